@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine answers on this machine. Installs Debian's
+# docker.io (and busybox-static, which the test images are made from) when
+# missing, starts dockerd when no engine answers, and waits for it.
+# Safe to run again: it does nothing when the engine already answers.
+set -euo pipefail
+
+log() { printf 'engine: %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || missing+=(busybox-static)
+command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+fi
+
+if docker info >/dev/null 2>&1; then
+  log "Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null) answers"
+  exit 0
+fi
+
+# A dockerd killed hard leaves its pid files behind, and a new one refuses to start over them.
+for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+  if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "removing stale $pidfile"
+    as_root rm -f "$pidfile"
+  fi
+done
+
+logfile=${DOCKERD_LOG:-/tmp/dockerd.log}
+log "starting dockerd (log: $logfile)"
+as_root sh -c "nohup dockerd >'$logfile' 2>&1 &"
+for _ in $(seq 1 120); do
+  if docker info >/dev/null 2>&1; then
+    log "Docker $(docker version --format '{{.Server.Version}}') answers"
+    exit 0
+  fi
+  sleep 0.5
+done
+log "dockerd did not answer within 60s; its log ends with:"
+tail -n 30 "$logfile" >&2 || true
+exit 1

@@ -1,0 +1,42 @@
+/** A cancellable timer handle. */
+export interface Timer {
+  cancel(): void;
+}
+
+/**
+ * Time as the core sees it. Injected so that idle and timeout logic can be
+ * tested with a fake clock instead of real waits.
+ */
+export interface Clock {
+  /** Monotonic milliseconds; only differences are meaningful. */
+  now(): number;
+  /** Runs `callback` once after `ms` milliseconds. */
+  setTimer(ms: number, callback: () => void): Timer;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimer(ms, callback) {
+    const handle = setTimeout(callback, Math.max(0, ms));
+    return { cancel: () => { clearTimeout(handle); } };
+  },
+};
+
+/** Resolves after `ms`, or rejects with the signal's reason when aborted first. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      timer.cancel();
+      reject(signal?.reason as Error);
+    };
+    const timer = clock.setTimer(ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

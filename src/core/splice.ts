@@ -1,0 +1,41 @@
+import type { Socket } from 'node:net';
+import type { ConnectionTracker } from './group.js';
+
+/** Copies one direction with backpressure; the end of input half-closes the output. */
+function pump(from: Socket, to: Socket, direction: 'in' | 'out', tracker: ConnectionTracker): void {
+  from.on('data', (chunk: Buffer) => {
+    tracker.transferred(direction, chunk.length);
+    if (to.destroyed || !to.writable) return;
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.once('end', () => {
+    if (!to.destroyed && to.writable) to.end();
+  });
+}
+
+/**
+ * Joins a client and its upstream: bytes flow both ways with backpressure,
+ * half-close is forwarded, and an error or abort on one side ends the other.
+ * Bytes the client sent before this call (still buffered in its socket) are
+ * delivered first.
+ */
+export function splice(client: Socket, upstream: Socket, tracker: ConnectionTracker): void {
+  let open = 2;
+  const onClose = (side: Socket, other: Socket) => (hadError: boolean): void => {
+    // A side that closed after ending cleanly leaves the other to finish writing.
+    if (hadError || !side.readableEnded) other.destroy();
+    if (--open === 0) tracker.closed();
+  };
+  for (const socket of [client, upstream]) {
+    socket.on('error', () => undefined);
+  }
+  client.once('close', onClose(client, upstream));
+  upstream.once('close', onClose(upstream, client));
+  tracker.established(() => {
+    client.destroy();
+    upstream.destroy();
+  });
+  pump(client, upstream, 'in', tracker);
+  pump(upstream, client, 'out', tracker);
+}

@@ -1,0 +1,80 @@
+import { connect, type Socket } from 'node:net';
+import { type Clock, sleep } from './clock.js';
+import { formatHostPort, type HostPort } from './address.js';
+import { describeError } from './errors.js';
+
+/** The upstream never accepted a connection before the deadline. */
+export class UpstreamUnreachableError extends Error {
+  constructor(target: HostPort, waitedMs: number, attempts: number, cause: unknown) {
+    super(
+      `upstream ${formatHostPort(target)} did not accept a connection in ${Math.round(waitedMs)}ms ` +
+        `(${attempts} attempt(s); last error: ${describeError(cause)})`,
+      { cause },
+    );
+    this.name = 'UpstreamUnreachableError';
+  }
+}
+
+/** Retry delays: the first retry comes within tens of milliseconds, then they double up to a cap. */
+export const FIRST_RETRY_MS = 10;
+export const MAX_RETRY_MS = 500;
+const MAX_ATTEMPT_MS = 5000;
+
+/**
+ * Opens one TCP connection. The host name is resolved at every call, so a
+ * container that got a new address since the last attempt is found.
+ */
+export function connectOnce(target: HostPort, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => {
+      fail(new Error(`connect to ${formatHostPort(target)} timed out after ${timeoutMs}ms`));
+    }, timeoutMs);
+    const onAbort = (): void => {
+      fail(signal.reason);
+    };
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.off('error', fail);
+      socket.off('connect', succeed);
+    };
+    function fail(error: unknown): void {
+      settle();
+      socket.destroy();
+      reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    function succeed(): void {
+      settle();
+      resolve(socket);
+    }
+    socket.once('error', fail);
+    socket.once('connect', succeed);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Connects to the upstream, retrying with a short, growing backoff until
+ * `deadline` (a clock time): a container that runs is not yet listening.
+ */
+export async function connectWithRetry(
+  target: HostPort,
+  options: { readonly deadline: number; readonly clock: Clock; readonly signal: AbortSignal },
+): Promise<Socket> {
+  const { clock, signal, deadline } = options;
+  const started = clock.now();
+  let delay = FIRST_RETRY_MS;
+  for (let attempt = 1; ; attempt++) {
+    const remaining = deadline - clock.now();
+    try {
+      return await connectOnce(target, Math.max(1, Math.min(remaining, MAX_ATTEMPT_MS)), signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (clock.now() + delay >= deadline) throw new UpstreamUnreachableError(target, clock.now() - started, attempt, error);
+    }
+    await sleep(clock, delay, signal);
+    delay = Math.min(delay * 2, MAX_RETRY_MS);
+  }
+}

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { type Clock, systemClock } from '../../src/core/clock.js';
+import { UserError } from '../../src/core/errors.js';
+import type { GroupSettings } from '../../src/core/group.js';
+import { Proxy } from '../../src/core/proxy.js';
+import { connectWithRetry } from '../../src/core/upstream.js';
+import { settle } from '../support/fake-clock.js';
+import { FakeRuntime, gate } from '../support/fake-runtime.js';
+import { MemoryLogger } from '../support/memory-logger.js';
+import { closeServer, echoThrough, freePort, openSocket, payload, readAll, sha256, startEchoServer } from '../support/net.js';
+
+const SETTINGS: GroupSettings = { idleMs: 60_000, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false };
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(options: { maxHeld?: number; settings?: Partial<GroupSettings>; upstreamPort?: number } = {}) {
+  const runtime = new FakeRuntime();
+  runtime.add('g', 'web');
+  const logger = new MemoryLogger();
+  const proxy = new Proxy({ runtime, clock: systemClock, logger, maxHeld: options.maxHeld ?? 100 });
+  const group = proxy.group('g', { ...SETTINGS, ...options.settings });
+  const upstreamPort = options.upstreamPort ?? (await freePort());
+  const listener = await proxy.listen({ port: 0, bind: '127.0.0.1', upstream: { host: 'localhost', port: upstreamPort } }, group);
+  cleanups.push(() => proxy.shutdown(0));
+  return { runtime, logger, proxy, group, listener, port: listener.port, upstreamPort };
+}
+
+describe('Listener on loopback sockets', () => {
+  it('delivers every byte a client sent while held, in order (4 MiB through an echo server)', async () => {
+    const echo = await startEchoServer();
+    cleanups.push(() => closeServer(echo.server));
+    const { runtime, port, group } = await setup({ upstreamPort: echo.port });
+    const start = gate();
+    runtime.startGate = start.promise;
+    const data = payload(4 * 1024 * 1024);
+    const echoed = echoThrough(port, data);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(group.state, 'Starting');
+    assert.equal(echo.connections(), 0, 'nothing reaches the upstream while the group starts');
+    start.open();
+    const result = await echoed;
+    assert.equal(result.length, data.length);
+    assert.equal(sha256(result), sha256(data));
+  });
+
+  it('retries an upstream that is running but not listening yet, then forwards', async () => {
+    const upstreamPort = await freePort();
+    const { port } = await setup({ upstreamPort });
+    const pending = echoThrough(port, Buffer.from('hello'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const echo = await startEchoServer(upstreamPort);
+    cleanups.push(() => closeServer(echo.server));
+    assert.equal((await pending).toString(), 'hello');
+  });
+
+  it('retries with a short, growing backoff: first retry within tens of milliseconds', async () => {
+    const waits: number[] = [];
+    const recording: Clock = {
+      now: () => systemClock.now(),
+      setTimer: (ms, callback) => {
+        waits.push(ms);
+        return systemClock.setTimer(ms, callback);
+      },
+    };
+    const target = { host: '127.0.0.1', port: await freePort() };
+    await assert.rejects(
+      connectWithRetry(target, { deadline: systemClock.now() + 400, clock: recording, signal: new AbortController().signal }),
+      /did not accept a connection in \d+ms \(\d+ attempt\(s\); last error: connect ECONNREFUSED/,
+    );
+    const first = waits[0] ?? Infinity;
+    assert.ok(first < 50, `the first retry comes within tens of milliseconds: ${waits.join(',')}`);
+    for (let i = 1; i < waits.length; i++) assert.ok((waits[i] ?? 0) >= (waits[i - 1] ?? 0), `backoff grows: ${waits.join(',')}`);
+    assert.ok(waits.length >= 4, `several attempts within the deadline: ${waits.join(',')}`);
+  });
+
+  it('closes held connections promptly when the wake fails', async () => {
+    const { runtime, port } = await setup();
+    runtime.add('g', 'broken', { startError: new Error('Docker refused (HTTP 500): no such image') });
+    const socket = await openSocket(port);
+    const started = performance.now();
+    const { data } = await readAll(socket);
+    assert.equal(data.length, 0);
+    assert.ok(performance.now() - started < 1000);
+  });
+
+  it('refuses connections past the hold limit, logs it, and answers the held ones after the wake', async () => {
+    const echo = await startEchoServer();
+    cleanups.push(() => closeServer(echo.server));
+    const { runtime, port, logger } = await setup({ maxHeld: 3, upstreamPort: echo.port });
+    const start = gate();
+    runtime.startGate = start.promise;
+    const results: Promise<Buffer>[] = [];
+    for (let i = 0; i < 5; i++) {
+      results.push(echoThrough(port, Buffer.from(`client ${i}`)).catch(() => Buffer.from('refused')));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    start.open();
+    const answers = (await Promise.all(results)).map((b) => b.toString());
+    assert.deepEqual(answers.slice(0, 3), ['client 0', 'client 1', 'client 2']);
+    assert.deepEqual(answers.slice(3).map((a) => a === 'refused' || a === ''), [true, true]);
+    assert.equal(logger.matching(/warn \[g\] refused \d connection\(s\) on port \d+: 3 connections are already held/).length, 1);
+  });
+
+  it('forgets a client that resets its connection while held', async () => {
+    const { runtime, port, group } = await setup();
+    runtime.startGate = gate().promise;
+    const socket = await openSocket(port);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(group.snapshot().held, 1);
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(group.snapshot().held, 0);
+  });
+
+  it('forwards half-close: the client ends its side and still gets the whole answer', async () => {
+    const echo = await startEchoServer();
+    cleanups.push(() => closeServer(echo.server));
+    const { port } = await setup({ upstreamPort: echo.port });
+    const data = payload(256 * 1024, 7);
+    assert.equal(sha256(await echoThrough(port, data)), sha256(data));
+  });
+
+  it('counts bytes both ways and open connections for status', async () => {
+    const echo = await startEchoServer();
+    cleanups.push(() => closeServer(echo.server));
+    const { port, group } = await setup({ upstreamPort: echo.port });
+    await echoThrough(port, Buffer.alloc(1000));
+    await settle();
+    const snapshot = group.snapshot();
+    assert.equal(snapshot.bytesIn, 1000);
+    assert.equal(snapshot.bytesOut, 1000);
+    assert.equal(snapshot.open, 0);
+  });
+
+  it('on shutdown, held connections are closed at once and open ones get the grace period', async () => {
+    const echo = await startEchoServer();
+    cleanups.push(() => closeServer(echo.server));
+    const runtime = new FakeRuntime();
+    runtime.add('awake', 'web', { state: 'running' });
+    runtime.add('asleep', 'db');
+    runtime.startGate = gate().promise;
+    const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
+    cleanups.push(() => proxy.shutdown(0));
+    const upstream = { host: '127.0.0.1', port: echo.port };
+    const awake = await proxy.listen({ port: 0, bind: '127.0.0.1', upstream }, proxy.group('awake', SETTINGS));
+    const asleep = await proxy.listen({ port: 0, bind: '127.0.0.1', upstream }, proxy.group('asleep', SETTINGS));
+    await settle();
+    const live = await openSocket(awake.port);
+    const liveResult = readAll(live);
+    live.write('before shutdown');
+    const held = await openSocket(asleep.port);
+    const heldResult = readAll(held);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const shutdownAt = performance.now();
+    const shutdown = proxy.shutdown(2_000);
+    await heldResult;
+    assert.ok(performance.now() - shutdownAt < 500, 'the held connection is closed at once');
+    live.end('after shutdown');
+    await shutdown;
+    assert.ok(performance.now() - shutdownAt < 1500, 'shutdown ends when the open connection does, not at the end of the grace');
+    assert.equal((await liveResult).data.toString(), 'before shutdownafter shutdown');
+  });
+
+  it('reports a port in use as a user error that says what to do', async () => {
+    const { port } = await setup();
+    const runtime = new FakeRuntime();
+    const other = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
+    const group = other.group('h', SETTINGS);
+    cleanups.push(() => other.shutdown(0));
+    await assert.rejects(other.listen({ port, bind: '127.0.0.1', upstream: { host: 'localhost', port: 1 } }, group), (error: unknown) => {
+      assert.ok(error instanceof UserError);
+      assert.match(error.message, /cannot listen on 127\.0\.0\.1:\d+: it is already in use; stop what listens there or choose another port/);
+      return true;
+    });
+  });
+
+  it('listens on IPv4 and IPv6 when no bind address is given', async () => {
+    const echo = await startEchoServer();
+    cleanups.push(() => closeServer(echo.server));
+    const runtime = new FakeRuntime();
+    runtime.add('g', 'web', { state: 'running' });
+    const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
+    cleanups.push(() => proxy.shutdown(0));
+    const listener = await proxy.listen({ port: 0, bind: undefined, upstream: { host: '127.0.0.1', port: echo.port } }, proxy.group('g', SETTINGS));
+    assert.equal((await echoThrough(listener.port, Buffer.from('v4'), '127.0.0.1')).toString(), 'v4');
+    assert.equal((await echoThrough(listener.port, Buffer.from('v6'), '::1')).toString(), 'v6');
+  });
+});

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatHostPort, parseHostPort, parsePort } from '../../src/core/address.js';
+import { formatDuration, parseDuration } from '../../src/core/duration.js';
+
+describe('parseDuration', () => {
+  it('reads plain numbers as seconds, as the original --idle did', () => {
+    assert.equal(parseDuration('300'), 300_000);
+    assert.equal(parseDuration('1.5'), 1_500);
+  });
+  it('reads unit suffixes and combinations', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('5m'), 300_000);
+    assert.equal(parseDuration('1h'), 3_600_000);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+  });
+  it('rejects anything else with a message that shows valid forms', () => {
+    for (const bad of ['', 'abc', '5x', '-1', '10 s', 's', '1m-']) {
+      assert.throws(() => parseDuration(bad), /500ms, 30s, 5m, 1h/, bad);
+    }
+  });
+  it('formats durations the way they are written', () => {
+    assert.equal(formatDuration(250), '250ms');
+    assert.equal(formatDuration(30_000), '30s');
+    assert.equal(formatDuration(1_500), '1.5s');
+    assert.equal(formatDuration(300_000), '5m');
+    assert.equal(formatDuration(5_400_000), '1h30m');
+  });
+});
+
+describe('parsePort', () => {
+  it('accepts 1-65535', () => {
+    assert.equal(parsePort('1'), 1);
+    assert.equal(parsePort('65535'), 65535);
+  });
+  it('rejects out-of-range and non-numeric ports, naming the range', () => {
+    for (const bad of ['0', '65536', '70000', '-1', 'http', '80a', '']) {
+      assert.throws(() => parsePort(bad), /1 to 65535/, bad);
+    }
+  });
+});
+
+describe('parseHostPort', () => {
+  it('reads names, IPv4 and bracketed IPv6', () => {
+    assert.deepEqual(parseHostPort('localhost:5000'), { host: 'localhost', port: 5000 });
+    assert.deepEqual(parseHostPort('10.0.0.2:80'), { host: '10.0.0.2', port: 80 });
+    assert.deepEqual(parseHostPort('[::1]:80'), { host: '::1', port: 80 });
+    assert.deepEqual(parseHostPort('my-db_1.internal:5432'), { host: 'my-db_1.internal', port: 5432 });
+  });
+  it('rejects a missing port, a bad port and bare IPv6, saying how to write it', () => {
+    assert.throws(() => parseHostPort('localhost'), /host:port/);
+    assert.throws(() => parseHostPort(':80'), /host:port/);
+    assert.throws(() => parseHostPort('localhost:99999'), /out of range/);
+    assert.throws(() => parseHostPort('::1:80'), /brackets: \[::1\]:80/);
+    assert.throws(() => parseHostPort('[nothost]:80'), /not an IPv6 address/);
+    assert.throws(() => parseHostPort('bad host:80'), /not a host name/);
+  });
+  it('formats IPv6 with brackets', () => {
+    assert.equal(formatHostPort({ host: '::1', port: 80 }), '[::1]:80');
+    assert.equal(formatHostPort({ host: 'db', port: 5432 }), 'db:5432');
+  });
+});
