@@ -352,7 +352,7 @@ export class Group {
       return;
     }
     if (members.length === 0) {
-      this.dispatch({ type: 'launchFailed', reason: `the group has no members yet: ${runtime.describeGroup(this.name)}`, rollback: false });
+      this.dispatch({ type: 'launchFailed', reason: `the group has no members yet: no ${runtime.describeGroup(this.name)} exist yet`, rollback: false });
       return;
     }
     const asleep = members.filter((m) => m.state !== 'running' && m.state !== 'restarting');

@@ -206,7 +206,7 @@ describe('Group', () => {
     group.watch();
     const held = outcome(group.acquire('connection'));
     await clock.advance(0);
-    assertWakeError(held.now(), /no members yet: fake members of g/);
+    assertWakeError(held.now(), /no members yet: no fake members of g exist yet/);
     assert.equal(group.state, 'Idle');
     runtime.add('g', 'web');
     await wakeToRunning(group, clock);

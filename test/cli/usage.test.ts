@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { packageInfo } from '../../src/cli/package-info.js';
+import { runCli } from '../support/proxy-process.js';
+
+/** An engine that cannot exist, so these tests never reach a real one. */
+const NO_ENGINE = { DOCKER_HOST: 'unix:///nope.sock' };
+
+describe('command line', () => {
+  const usageErrors: [string[], RegExp][] = [
+    [['--port', '70000', '--host', 'localhost:5000', '--group', 'g'], /option '-p, --port <port>' argument '70000' is invalid\. port 70000 is out of range/],
+    [['--port', 'http', '--host', 'localhost:5000', '--group', 'g'], /'-p, --port <port>' argument 'http' is invalid/],
+    [['--port', '5001', '--group', 'g'], /--port needs --host/],
+    [['--host', 'localhost:5000', '--group', 'g'], /--host needs --port/],
+    [['--port', '5001', '--host', 'localhost', '--group', 'g'], /'--host <host:port>' argument 'localhost' is invalid\. "localhost" is not host:port/],
+    [['--port', '5001', '--host', '::1:80', '--group', 'g'], /put it in brackets: \[::1\]:80/],
+    [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--idle', '5x'], /'--idle <duration>' argument '5x' is invalid/],
+    [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--idle', '0'], /'--idle <duration>' argument '0' is invalid\. "0" must be longer than zero/],
+    [['--port', '5001', '--host', 'localhost:5000'], /--group is required with --port and --host/],
+    [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--bogus'], /unknown option '--bogus'/],
+  ];
+  for (const [args, message] of usageErrors) {
+    it(`usage error, exit 2: ${args.join(' ')}`, async () => {
+      const { code, stderr } = await runCli(args, NO_ENGINE);
+      assert.equal(code, 2);
+      assert.match(stderr, message);
+      const lines = stderr.trim().split('\n');
+      assert.equal(lines.length, 2, `one line naming the problem, one pointing to --help:\n${stderr}`);
+      assert.match(lines[1] ?? '', /^Run 'proxytainer( run)? --help' for usage\.$/);
+    });
+  }
+
+  it('an unknown PROXYTAINER_LOG level is a usage error', async () => {
+    const { code, stderr } = await runCli(['--port', '5001', '--host', 'localhost:5000', '--group', 'g'], { ...NO_ENGINE, PROXYTAINER_LOG: 'verbose' });
+    assert.equal(code, 2);
+    assert.match(stderr, /PROXYTAINER_LOG=verbose is not a log level; use one of error, warn, info, debug, trace/);
+  });
+
+  it('an unreachable Docker endpoint is a runtime error, exit 1, that names it', async () => {
+    const { code, stderr } = await runCli(['--port', '5001', '--host', '[::1]:5000', '--group', 'g'], NO_ENGINE);
+    assert.equal(code, 1);
+    assert.match(stderr, /error: cannot reach Docker at unix:\/\/\/nope\.sock: the socket does not exist/);
+    assert.equal(stderr.trim().split('\n').length, 1);
+  });
+
+  it('-h prints usage and -V the version, both exit 0', async () => {
+    const help = await runCli(['-h']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: proxytainer/);
+    const runHelp = await runCli(['run', '--help']);
+    assert.match(runHelp.stdout, /-p, --port <port>[\s\S]*--host <host:port>[\s\S]*-g, --group <name>[\s\S]*--idle <duration>[\s\S]*--no-health/);
+    const version = await runCli(['-V']);
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout.trim(), packageInfo.version);
+  });
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { systemClock } from '../../src/core/clock.js';
+import { DockerRuntime } from '../../src/docker/docker-runtime.js';
+import { createMember, docker, dockerSuite, removeTestObjects, uniqueName } from '../support/docker-harness.js';
+import { MemoryLogger } from '../support/memory-logger.js';
+import { freePort } from '../support/net.js';
+
+dockerSuite('DockerRuntime against the real engine', () => {
+  const runtime = new DockerRuntime({ docker, endpoint: 'test engine', clock: systemClock, logger: new MemoryLogger() });
+  const signal = new AbortController().signal;
+  before(removeTestObjects);
+  after(removeTestObjects);
+
+  it("treats Docker's 304 as success: start of a running member, stop of a stopped one", async () => {
+    const group = uniqueName('304');
+    const container = await createMember({ group, server: ['--port', String(await freePort()), '--host', '127.0.0.1'] });
+    const [stopped] = await runtime.members(group, signal);
+    assert.ok(stopped !== undefined);
+    await runtime.stop(stopped, { timeoutSeconds: 1 }, signal); // never started: 304
+    await container.start();
+    await runtime.start(stopped, signal); // already running: 304
+    await runtime.stop(stopped, { timeoutSeconds: 1 }, signal);
+    await runtime.stop(stopped, { timeoutSeconds: 1 }, signal); // already stopped: 304
+    const [after] = await runtime.members(group, signal);
+    assert.equal(after?.state, 'exited');
+  });
+
+  it('reads members by label with state, health and exit code; a removed container is no member', async () => {
+    const group = uniqueName('members');
+    const container = await createMember({ group, server: ['--port', String(await freePort()), '--host', '127.0.0.1', '--exit-after', '100', '--exit-code', '7'], healthIntervalMs: 1000 });
+    const [created] = await runtime.members(group, signal);
+    assert.equal(created?.state, 'created');
+    assert.equal(created.health, 'none');
+    await runtime.start(created, signal);
+    const [running] = await runtime.members(group, signal);
+    assert.equal(running?.state, 'running');
+    assert.equal(running.health, 'starting');
+    await container.wait();
+    const [exited] = await runtime.members(group, signal);
+    assert.equal(exited?.state, 'exited');
+    assert.equal(exited.exitCode, 7);
+    assert.equal(exited.health, 'none', 'a stopped container reports unhealthy to Docker, which means nothing');
+    await container.remove();
+    assert.deepEqual(await runtime.members(group, signal), []);
+  });
+
+  it('a start Docker refuses is an error that carries its message', async () => {
+    const group = uniqueName('refuse');
+    await createMember({ group, cmd: ['/no/such/program'] });
+    const [member] = await runtime.members(group, signal);
+    assert.ok(member !== undefined);
+    await assert.rejects(runtime.start(member, signal), /Docker refused \(HTTP \d+\): .*no such file or directory/);
+  });
+});

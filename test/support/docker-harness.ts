@@ -1,0 +1,143 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { describe } from 'node:test';
+import Docker from 'dockerode';
+import { fileURLToPath } from 'node:url';
+
+/** The engine the integration tests use: DOCKER_HOST, or the default socket. */
+export const docker = new Docker();
+export const TEST_IMAGE = process.env['PROXYTAINER_TEST_IMAGE'] ?? 'proxytainer-test:latest';
+export const TEST_LABEL = 'proxytainer.test';
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+async function engineProblem(): Promise<string | null> {
+  try {
+    await docker.ping();
+  } catch (error) {
+    return `no Docker engine answers (${error instanceof Error ? error.message : String(error)}); start one with: bash scripts/engine.sh`;
+  }
+  const build = spawnSync('bash', ['scripts/build-test-images.sh'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) return `the test image could not be built: ${build.stderr}`;
+  return null;
+}
+
+const problem = await engineProblem();
+
+/**
+ * A suite that needs a real Docker engine. Without one it is skipped on a
+ * developer's machine, and fails under CI (CI=true), so a missing engine can
+ * never pass for green.
+ */
+export function dockerSuite(name: string, body: () => void): void {
+  if (problem === null) {
+    describe(name, body);
+  } else if (process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false') {
+    describe(name, () => {
+      throw new Error(problem);
+    });
+  } else {
+    describe(name, { skip: problem }, body);
+  }
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface MemberSpec {
+  readonly group: string;
+  readonly name?: string;
+  /** Arguments to test/fixtures/server.mjs. */
+  readonly server?: readonly string[];
+  /** A command instead of the test server. */
+  readonly cmd?: readonly string[];
+  /** `host` (default) or a network the test created. */
+  readonly network?: string;
+  readonly aliases?: readonly string[];
+  /** Healthcheck `test -f /tmp/healthy` at this interval (ms). */
+  readonly healthIntervalMs?: number;
+  readonly healthRetries?: number;
+  readonly healthStartPeriodMs?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly stopTimeoutSeconds?: number;
+}
+
+const MS = 1_000_000;
+
+/** Creates (but does not start) a group member running the test server. */
+export async function createMember(spec: MemberSpec): Promise<Docker.Container> {
+  const network = spec.network ?? 'host';
+  const healthcheck =
+    spec.healthIntervalMs === undefined
+      ? undefined
+      : {
+          Test: ['CMD', 'test', '-f', '/tmp/healthy'],
+          Interval: spec.healthIntervalMs * MS,
+          Timeout: 2000 * MS,
+          Retries: spec.healthRetries ?? 1000,
+          StartPeriod: (spec.healthStartPeriodMs ?? 0) * MS,
+        };
+  return docker.createContainer({
+    name: spec.name ?? uniqueName(spec.group),
+    Image: TEST_IMAGE,
+    Cmd: [...(spec.cmd ?? ['node', '/srv/server.mjs', ...(spec.server ?? [])])],
+    Labels: { [TEST_LABEL]: '1', 'proxytainer.group': spec.group, ...spec.labels },
+    ...(healthcheck === undefined ? {} : { Healthcheck: healthcheck }),
+    ...(spec.stopTimeoutSeconds === undefined ? {} : { StopTimeout: spec.stopTimeoutSeconds }),
+    HostConfig: { NetworkMode: network, AutoRemove: false },
+    ...(network === 'host' || spec.aliases === undefined
+      ? {}
+      : { NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [...spec.aliases] } } } }),
+  });
+}
+
+/** Removes every container and network the tests made. */
+export async function removeTestObjects(): Promise<void> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  const networks = await docker.listNetworks({ filters: { label: [TEST_LABEL] } });
+  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+}
+
+export async function createNetwork(): Promise<string> {
+  const name = uniqueName('proxytainer-test-net');
+  await docker.createNetwork({ Name: name, Labels: { [TEST_LABEL]: '1' } });
+  return name;
+}
+
+export async function containerState(container: Docker.Container): Promise<{ status: string; health: string | undefined }> {
+  const info = await container.inspect();
+  return { status: info.State.Status, health: info.State.Health?.Status };
+}
+
+/** Docker's own record of container events of one group between two times (seconds). */
+export async function groupEvents(group: string, since: number, action: string): Promise<string[]> {
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  const stream = await docker.getEvents({
+    since,
+    until,
+    filters: { type: ['container'], event: [action], label: [`proxytainer.group=${group}`] },
+  });
+  const text = await new Promise<string>((resolve, reject) => {
+    let data = '';
+    stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
+    stream.on('end', () => {
+      resolve(data);
+    });
+    stream.on('error', reject);
+  });
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => (JSON.parse(line) as { Actor: { Attributes: { name: string } } }).Actor.Attributes.name);
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; for test assertions on Docker's state only. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
