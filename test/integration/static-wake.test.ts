@@ -9,6 +9,7 @@ import {
   groupEvents,
   removeTestObjects,
   ROOT,
+  RUN_ID,
   TEST_IMAGE,
   TEST_LABEL,
   uniqueName,
@@ -139,7 +140,7 @@ dockerSuite('static mode: waking a group', () => {
       Image: TEST_IMAGE,
       Cmd: ['node', '/app/bin/proxytainer', '--port', '5001', '--host', `${alias}:5000`, '--group', group, '--idle', '1'],
       Env: ['PROXYTAINER_LOG=debug'],
-      Labels: { [TEST_LABEL]: '1' },
+      Labels: { [TEST_LABEL]: RUN_ID },
       ExposedPorts: { '5001/tcp': {} },
       HostConfig: {
         NetworkMode: network,

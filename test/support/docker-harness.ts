@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 export const docker = new Docker();
 export const TEST_IMAGE = process.env['PROXYTAINER_TEST_IMAGE'] ?? 'proxytainer-test:latest';
 export const TEST_LABEL = 'proxytainer.test';
+/** Each test process labels what it creates with its own run id, so parallel runs never remove each other's containers. */
+export const RUN_ID = randomBytes(4).toString('hex');
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 async function engineProblem(): Promise<string | null> {
@@ -81,7 +83,7 @@ export async function createMember(spec: MemberSpec): Promise<Docker.Container> 
     name: spec.name ?? uniqueName(spec.group),
     Image: TEST_IMAGE,
     Cmd: [...(spec.cmd ?? ['node', '/srv/server.mjs', ...(spec.server ?? [])])],
-    Labels: { [TEST_LABEL]: '1', 'proxytainer.group': spec.group, ...spec.labels },
+    Labels: { [TEST_LABEL]: RUN_ID, 'proxytainer.group': spec.group, ...spec.labels },
     ...(healthcheck === undefined ? {} : { Healthcheck: healthcheck }),
     ...(spec.stopTimeoutSeconds === undefined ? {} : { StopTimeout: spec.stopTimeoutSeconds }),
     HostConfig: { NetworkMode: network, AutoRemove: false },
@@ -91,17 +93,21 @@ export async function createMember(spec: MemberSpec): Promise<Docker.Container> 
   });
 }
 
-/** Removes every container and network the tests made. */
+const STALE_SECONDS = 3600;
+
+/** Removes the containers and networks this test run made, and any a crashed run left more than an hour ago. */
 export async function removeTestObjects(): Promise<void> {
+  const now = Date.now() / 1000;
   const containers = await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-  const networks = await docker.listNetworks({ filters: { label: [TEST_LABEL] } });
+  const ours = containers.filter((c) => c.Labels[TEST_LABEL] === RUN_ID || now - c.Created > STALE_SECONDS);
+  await Promise.all(ours.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  const networks = await docker.listNetworks({ filters: { label: [`${TEST_LABEL}=${RUN_ID}`] } });
   await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
 }
 
 export async function createNetwork(): Promise<string> {
   const name = uniqueName('proxytainer-test-net');
-  await docker.createNetwork({ Name: name, Labels: { [TEST_LABEL]: '1' } });
+  await docker.createNetwork({ Name: name, Labels: { [TEST_LABEL]: RUN_ID } });
   return name;
 }
 
