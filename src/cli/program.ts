@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { registerRun } from './commands/run.js';
+import { registerSleep } from './commands/sleep.js';
+import { registerStatus } from './commands/status.js';
+import { registerWake } from './commands/wake.js';
 import { packageInfo } from './package-info.js';
 
 /** The command tree; every command is a thin handler in ./commands over the core. */
@@ -18,6 +21,9 @@ export function buildProgram(context: CliContext, name = 'proxytainer'): Command
       },
     });
   registerRun(program, context);
+  registerStatus(program, context);
+  registerWake(program, context);
+  registerSleep(program, context);
   for (const command of [program, ...program.commands]) {
     const path = command === program ? name : `${name} ${command.name()}`;
     command.showHelpAfterError(`Run '${path} --help' for usage.`);

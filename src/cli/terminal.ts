@@ -1,4 +1,12 @@
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
+import ora from 'ora';
+
+/** Progress of a long operation: a spinner on a terminal, the final line only otherwise. */
+export interface Progress {
+  update(text: string): void;
+  succeed(text: string): void;
+  fail(text: string): void;
+}
 
 /**
  * The one place that writes to the terminal. Colour only when the stream is a
@@ -12,6 +20,8 @@ export interface Terminal {
   /** Styles for stdout and for stderr; both are plain when colour is off for that stream. */
   readonly outStyle: ChalkInstance;
   readonly errStyle: ChalkInstance;
+  /** A spinner on stderr when it is a terminal (and not CI); plain final lines otherwise. */
+  progress(text: string): Progress;
 }
 
 function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
@@ -20,14 +30,46 @@ function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean 
   return stream.isTTY;
 }
 
+function plainProgress(err: (text: string) => void, style: ChalkInstance): Progress {
+  return {
+    update: () => undefined,
+    succeed: (text) => {
+      err(`${style.green('✔')} ${text}\n`);
+    },
+    fail: (text) => {
+      err(`${style.red('✖')} ${text}\n`);
+    },
+  };
+}
+
 export function processTerminal(env: NodeJS.ProcessEnv = process.env): Terminal {
   const level = chalk.level > 0 ? chalk.level : 1;
+  const errStyle = new Chalk({ level: colourFor(process.stderr, env) ? level : 0 });
+  const err = (text: string): void => {
+    process.stderr.write(text);
+  };
+  const spinning = process.stderr.isTTY && (env['CI'] ?? '') === '';
   return {
     out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    err,
     outIsTty: process.stdout.isTTY,
     errIsTty: process.stderr.isTTY,
     outStyle: new Chalk({ level: colourFor(process.stdout, env) ? level : 0 }),
-    errStyle: new Chalk({ level: colourFor(process.stderr, env) ? level : 0 }),
+    errStyle,
+    progress: (text) => {
+      if (!spinning) return plainProgress(err, errStyle);
+      const spinner = ora({ text, stream: process.stderr, color: 'cyan' }).start();
+      return {
+        update: (next) => {
+          spinner.text = next;
+        },
+        succeed: (final) => {
+          spinner.succeed(final);
+        },
+        fail: (final) => {
+          spinner.fail(final);
+        },
+      };
+    },
   };
 }

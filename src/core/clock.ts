@@ -14,10 +14,13 @@ export interface Clock {
   setTimer(ms: number, callback: () => void): Timer;
 }
 
+/** Node fires longer timeouts after 1ms; callers re-check elapsed time, so capping is safe. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimer(ms, callback) {
-    const handle = setTimeout(callback, Math.max(0, ms));
+    const handle = setTimeout(callback, Math.min(MAX_TIMEOUT_MS, Math.max(0, ms)));
     return { cancel: () => { clearTimeout(handle); } };
   },
 };

@@ -53,9 +53,15 @@ export interface GroupSnapshot {
   readonly open: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
-  readonly msSinceActivity: number;
+  /** Since the last connection, byte or wake; null when there has been none. */
+  readonly msSinceActivity: number | null;
   /** When Running: milliseconds until the idle stop if nothing happens. */
   readonly msUntilSleep: number | null;
+}
+
+/** What a wake whose start calls have returned is still waiting for. */
+function pendingDetail(state: MachineState): string | null {
+  return state.name === 'Starting' && state.launched && state.last?.kind === 'pending' ? state.last.detail : null;
 }
 
 interface Waiter {
@@ -73,17 +79,21 @@ export class Group {
   private readonly waiters = new Set<Waiter>();
   private readonly cuts = new Set<() => void>();
   private readonly stateListeners = new Set<(state: GroupStateName) => void>();
+  private readonly progressListeners = new Set<(state: GroupStateName, detail: string) => void>();
   private readonly lifetime = new AbortController();
   private readonly logger: Logger;
   private connecting = 0;
   private bytesIn = 0;
   private bytesOut = 0;
   private lastActivity: number;
+  /** Whether anything happened since the group was created, for status (the idle clock starts at creation regardless). */
+  private active = false;
   private members: readonly Member[] | null = null;
   private startTimer: Timer | null = null;
   private idleTimer: Timer | null = null;
   private ops: Promise<void> = Promise.resolve();
   private refreshQueued = false;
+  private lastStopError: string | null = null;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
 
@@ -119,6 +129,17 @@ export class Group {
     return () => this.stateListeners.delete(listener);
   }
 
+  /** Every state change with its reason, and what a wake is still waiting for, for `wake`'s progress display. */
+  onProgress(listener: (state: GroupStateName, detail: string) => void): () => void {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
+  }
+
+  /** Resolves once the Docker calls queued so far (the first reading after `watch`, a stop) are done. */
+  async settled(): Promise<void> {
+    await this.ops;
+  }
+
   /**
    * Resolves once the group is Running, waking it if needed. Rejects with a
    * WakeError when the wake fails, or with the signal's reason when aborted.
@@ -151,10 +172,10 @@ export class Group {
     });
   }
 
-  /** Puts the group to sleep now; resolves when it is Idle. */
-  async sleep(reason: string): Promise<void> {
+  /** Puts the group to sleep now, as an idle stop would; resolves when it is Idle, with what failed to stop, if anything. */
+  async sleep(reason: string): Promise<string | null> {
     this.dispatch({ type: 'sleep', reason });
-    if (this.machine.name !== 'Stopping') return;
+    if (this.machine.name !== 'Stopping') return null;
     await new Promise<void>((resolve) => {
       const off = this.onStateChange((state) => {
         if (state !== 'Stopping') {
@@ -163,11 +184,13 @@ export class Group {
         }
       });
     });
+    return this.lastStopError;
   }
 
   /** Counts as activity: the idle clock starts again. */
   touch(): void {
     this.lastActivity = this.deps.clock.now();
+    this.active = true;
   }
 
   /** Registers a new client connection; it counts as activity and keeps the group from stopping until it is spliced or gone. */
@@ -212,7 +235,7 @@ export class Group {
       open: this.cuts.size,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
-      msSinceActivity,
+      msSinceActivity: this.active ? msSinceActivity : null,
       msUntilSleep: this.machine.name === 'Running' ? Math.max(0, this.settings.idleMs - msSinceActivity) : null,
     };
   }
@@ -240,6 +263,12 @@ export class Group {
       this.logger.info(`State change (${before.name} => ${step.state.name})${step.reason === '' ? '' : `: ${step.reason}`}`);
     }
     for (const effect of step.effects) this.run(effect);
+    const waitingFor = pendingDetail(step.state);
+    const waitedFor = pendingDetail(before);
+    if (changed || waitingFor !== waitedFor) {
+      const detail = changed ? step.reason : (waitingFor ?? '');
+      for (const listener of this.progressListeners) listener(step.state.name, detail);
+    }
     if (!changed) return;
     for (const listener of this.stateListeners) listener(step.state.name);
     if (step.state.name === 'Idle' && this.waiters.size > 0) {
@@ -390,6 +419,7 @@ export class Group {
     } catch (cause) {
       error = `cannot list the group's members through ${runtime.endpoint}: ${describeError(cause)}`;
     }
+    this.lastStopError = error;
     this.dispatch({ type: 'stopped', error });
     if (error !== null) this.refresh('failed stop');
   }

@@ -8,11 +8,23 @@ import type { Logger } from './logger.js';
 import { splice } from './splice.js';
 import { connectWithRetry } from './upstream.js';
 
+/** Where a listener forwards to, found afresh at every wake. */
+export interface UpstreamSource {
+  /** For logs and status: `127.0.0.1:80`, `web-1:8080 (its address)`. */
+  readonly description: string;
+  resolve(signal: AbortSignal): Promise<HostPort>;
+}
+
+/** An upstream given as host:port; the host name is still resolved at every connect. */
+export function fixedUpstream(target: HostPort): UpstreamSource {
+  return { description: formatHostPort(target), resolve: () => Promise.resolve(target) };
+}
+
 export interface ListenerSpec {
   readonly port: number;
   /** Address to bind; undefined binds every interface, IPv6 and IPv4 where the host has both. */
   readonly bind: string | undefined;
-  readonly upstream: HostPort;
+  readonly upstream: UpstreamSource;
 }
 
 export interface ListenerDeps {
@@ -55,7 +67,11 @@ function listenError(error: unknown, spec: ListenerSpec): Error {
 export class Listener {
   private readonly server: Server;
   private readonly clients = new Set<Socket>();
+  private readonly emptied: (() => void)[] = [];
   private readonly logger: Logger;
+  private upstream: UpstreamSource;
+  /** The upstream as resolved for the current wake; forgotten when the group leaves Running. */
+  private resolved: Promise<HostPort> | null = null;
   private upstreamProven = false;
   private pilot: Promise<void> | null = null;
   private refused = 0;
@@ -68,11 +84,12 @@ export class Listener {
     private readonly deps: ListenerDeps,
   ) {
     this.logger = deps.logger.child(group.name);
+    this.upstream = spec.upstream;
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.accept(socket);
     });
     this.stopWatchingGroup = group.onStateChange((state) => {
-      if (state !== 'Running') this.upstreamProven = false;
+      if (state !== 'Running') this.forgetUpstream();
     });
   }
 
@@ -83,6 +100,23 @@ export class Listener {
 
   get connections(): number {
     return this.clients.size;
+  }
+
+  get upstreamDescription(): string {
+    return this.upstream.description;
+  }
+
+  /** Forwards new connections somewhere else from now on; open ones stay where they are. */
+  setUpstream(upstream: UpstreamSource): void {
+    if (upstream.description === this.upstream.description) return;
+    this.upstream = upstream;
+    this.forgetUpstream();
+    this.logger.info(`port ${this.port} now forwards to ${upstream.description}`);
+  }
+
+  private forgetUpstream(): void {
+    this.resolved = null;
+    this.upstreamProven = false;
   }
 
   async listen(): Promise<void> {
@@ -101,7 +135,7 @@ export class Listener {
       this.logger.error(`listener on port ${this.port}: ${describeError(error)}`);
     });
     const where = this.spec.bind === undefined ? `port ${this.port} (all interfaces)` : formatHostPort({ host: this.spec.bind, port: this.port });
-    this.logger.info(`listening on ${where}, forwarding to ${formatHostPort(this.spec.upstream)}`);
+    this.logger.info(`listening on ${where}, forwarding to ${this.upstream.description}`);
   }
 
   /** Stops accepting; connections already here are left to `drain`. */
@@ -110,21 +144,20 @@ export class Listener {
     if (this.server.listening) this.server.close();
   }
 
-  /** Waits up to `graceMs` for open connections to finish, then closes what is left. */
+  /** Waits up to `graceMs` for open connections to finish, then closes what is left; resolves when all are closed. */
   async drain(graceMs: number): Promise<void> {
     if (this.clients.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        const check = (): void => {
-          if (this.clients.size === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        for (const client of this.clients) client.once('close', check);
-      });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.whenEmpty(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
     }
     for (const client of this.clients) client.destroy();
+    await this.whenEmpty();
+  }
+
+  private whenEmpty(): Promise<void> {
+    if (this.clients.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptied.push(resolve));
   }
 
   private accept(client: Socket): void {
@@ -132,7 +165,10 @@ export class Listener {
     client.on('error', (error) => {
       this.logger.debug(`connection from ${peerOf(client)}: ${describeError(error)}`);
     });
-    client.once('close', () => this.clients.delete(client));
+    client.once('close', () => {
+      this.clients.delete(client);
+      if (this.clients.size === 0) for (const resolve of this.emptied.splice(0)) resolve();
+    });
     void this.serve(client);
   }
 
@@ -162,11 +198,11 @@ export class Listener {
       const upstream = await this.connectUpstream(deadline, gone.signal);
       client.off('close', onGone);
       if (client.destroyed) {
-        upstream.destroy();
+        upstream.socket.destroy();
         return;
       }
-      this.logger.debug(`forwarding ${peer} to ${formatHostPort(this.spec.upstream)}`);
-      splice(client, upstream, tracker);
+      this.logger.debug(`forwarding ${peer} to ${formatHostPort(upstream.target)}`);
+      splice(client, upstream.socket, tracker);
     } catch (error) {
       if (!gone.signal.aborted) this.logger.debug(`closing connection from ${peer}: ${describeError(error)}`);
       client.destroy();
@@ -176,19 +212,35 @@ export class Listener {
     }
   }
 
+  /** Resolves the upstream once per wake; a failure is forgotten, so the next connection asks again. */
+  private resolveUpstream(signal: AbortSignal): Promise<HostPort> {
+    if (this.resolved === null) {
+      const resolving = this.upstream.resolve(signal);
+      this.resolved = resolving;
+      resolving.catch(() => {
+        if (this.resolved === resolving) this.resolved = null;
+      });
+    }
+    return this.resolved;
+  }
+
   /** The first connect after a wake retries with backoff; later ones wait for it, then connect directly. */
-  private async connectUpstream(deadline: number, signal: AbortSignal): Promise<Socket> {
+  private async connectUpstream(deadline: number, signal: AbortSignal): Promise<{ socket: Socket; target: HostPort }> {
     const options = { deadline, clock: this.deps.clock, signal };
     while (!this.upstreamProven && this.pilot !== null) {
       await abortable(this.pilot, signal);
     }
-    if (this.upstreamProven) return connectWithRetry(this.spec.upstream, options);
+    const target = await this.resolveUpstream(signal);
+    if (this.isSelf(target)) {
+      throw new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`);
+    }
+    if (this.upstreamProven) return { socket: await connectWithRetry(target, options), target };
     let done = (): void => undefined;
     this.pilot = new Promise<void>((resolve) => (done = resolve));
     try {
-      const socket = await connectWithRetry(this.spec.upstream, options);
+      const socket = await connectWithRetry(target, options);
       this.upstreamProven = this.group.state === 'Running';
-      return socket;
+      return { socket, target };
     } catch (error) {
       if (!signal.aborted) this.logger.warn(describeError(error));
       throw error;
@@ -196,6 +248,14 @@ export class Listener {
       this.pilot = null;
       done();
     }
+  }
+
+  /** A loopback upstream on our own port would connect back to us, forever. */
+  private isSelf(target: HostPort): boolean {
+    if (target.port !== this.port) return false;
+    const loopback = ['127.0.0.1', '::1', 'localhost', '::ffff:127.0.0.1'];
+    const bind = this.spec.bind;
+    return bind === undefined || bind === '0.0.0.0' || bind === '::' ? loopback.includes(target.host) : target.host === bind;
   }
 
   private refuse(client: Socket): void {

@@ -9,9 +9,12 @@ function pump(from: Socket, to: Socket, direction: 'in' | 'out', tracker: Connec
     if (!to.write(chunk)) from.pause();
   });
   to.on('drain', () => from.resume());
-  from.once('end', () => {
+  const forwardEnd = (): void => {
     if (!to.destroyed && to.writable) to.end();
-  });
+  };
+  // A client that half-closed while held, without sending data, has already emitted 'end'.
+  if (from.readableEnded) forwardEnd();
+  else from.once('end', forwardEnd);
 }
 
 /**
@@ -23,8 +26,9 @@ function pump(from: Socket, to: Socket, direction: 'in' | 'out', tracker: Connec
 export function splice(client: Socket, upstream: Socket, tracker: ConnectionTracker): void {
   let open = 2;
   const onClose = (side: Socket, other: Socket) => (hadError: boolean): void => {
-    // A side that closed after ending cleanly leaves the other to finish writing.
-    if (hadError || !side.readableEnded) other.destroy();
+    // A side that closed after both its directions finished leaves the other to finish writing;
+    // any other close (an error, a reset, a destroy) ends the other side too.
+    if (hadError || !side.readableEnded || !side.writableFinished) other.destroy();
     if (--open === 0) tracker.closed();
   };
   for (const socket of [client, upstream]) {

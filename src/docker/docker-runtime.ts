@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { HealthStatus, Member, Runtime, RuntimeChange } from '../core/runtime.js';
 import { describeDockerError, dockerStatus } from './docker-error.js';
+import type { LabelledContainer } from '../discovery/labels.js';
 import { type DockerEvent, EventStream } from './event-stream.js';
 
 export const GROUP_LABEL = 'proxytainer.group';
@@ -131,6 +132,43 @@ export class DockerRuntime implements Runtime {
     } catch (error) {
       throw new Error(describeDockerError(error, this.endpoint), { cause: error });
     }
+  }
+
+  /** Every container carrying the group label (or this runtime's one group), running or not. */
+  async labelledContainers(signal: AbortSignal): Promise<LabelledContainer[]> {
+    const label = this.options.group === undefined ? GROUP_LABEL : `${GROUP_LABEL}=${this.options.group}`;
+    try {
+      const list = await this.options.docker.listContainers({ all: true, filters: { label: [label] }, abortSignal: signal });
+      return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), created: c.Created, labels: c.Labels }));
+    } catch (error) {
+      throw new Error(describeDockerError(error, this.endpoint), { cause: error });
+    }
+  }
+
+  /**
+   * Where a running member can be reached: 127.0.0.1 on the host network,
+   * otherwise its address on its first network. Asked afresh at every wake,
+   * because a restarted container may get a new address.
+   */
+  async memberAddress(id: string, signal: AbortSignal): Promise<string> {
+    const { docker } = this.options;
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await docker.getContainer(id).inspect({ abortSignal: signal });
+      const mode = info.HostConfig.NetworkMode ?? '';
+      // network_mode: service:x / container:x shares x's network namespace, and so its address.
+      if (mode.startsWith('container:')) info = await docker.getContainer(mode.slice('container:'.length)).inspect({ abortSignal: signal });
+    } catch (error) {
+      throw new Error(describeDockerError(error, this.endpoint), { cause: error });
+    }
+    const name = info.Name.replace(/^\//, '');
+    if (info.HostConfig.NetworkMode === 'host') return '127.0.0.1';
+    const networks = Object.entries(info.NetworkSettings.Networks);
+    const address = networks.map(([, network]) => network.IPAddress).find((ip) => ip !== '');
+    if (address === undefined) {
+      throw new Error(`${name} has no address on ${networks.length === 0 ? 'any network' : networks.map(([n]) => n).join(', ')}${info.State.Running ? '' : ' (it is not running)'}`);
+    }
+    return address;
   }
 
   subscribe(listener: (change: RuntimeChange) => void): () => void {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
 import { DockerRuntime } from '../../src/docker/docker-runtime.js';
-import { createMember, docker, dockerSuite, removeTestObjects, uniqueName } from '../support/docker-harness.js';
+import { createMember, createNetwork, docker, dockerSuite, removeTestObjects, uniqueName } from '../support/docker-harness.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 import { freePort } from '../support/net.js';
 
@@ -43,6 +43,21 @@ dockerSuite('DockerRuntime against the real engine', () => {
     assert.equal(exited.health, 'none', 'a stopped container reports unhealthy to Docker, which means nothing');
     await container.remove();
     assert.deepEqual(await runtime.members(group, signal), []);
+  });
+
+  it("finds a member's address afresh: 127.0.0.1 on the host network, its IP on a network, an error when it has none", async () => {
+    const network = await createNetwork();
+    const onHost = await createMember({ group: uniqueName('addr'), cmd: ['sleep', '600'] });
+    const onNetwork = await createMember({ group: uniqueName('addr'), network, cmd: ['sleep', '600'] });
+    const name = async (c: typeof onHost): Promise<string> => (await c.inspect()).Name.replace(/^\//, '');
+    await onHost.start();
+    await onNetwork.start();
+    assert.equal(await runtime.memberAddress(await name(onHost), signal), '127.0.0.1');
+    const ip = (await onNetwork.inspect()).NetworkSettings.Networks[network]?.IPAddress;
+    assert.match(ip ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+    assert.equal(await runtime.memberAddress(await name(onNetwork), signal), ip);
+    await onNetwork.stop({ t: 0 });
+    await assert.rejects(runtime.memberAddress(await name(onNetwork), signal), /has no address on .*\(it is not running\)/);
   });
 
   it('a start Docker refuses is an error that carries its message', async () => {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { type Clock, systemClock } from '../../src/core/clock.js';
 import { UserError } from '../../src/core/errors.js';
 import type { GroupSettings } from '../../src/core/group.js';
+import { fixedUpstream } from '../../src/core/listener.js';
 import { Proxy } from '../../src/core/proxy.js';
 import { connectWithRetry } from '../../src/core/upstream.js';
 import { settle } from '../support/fake-clock.js';
@@ -23,7 +25,7 @@ async function setup(options: { maxHeld?: number; settings?: Partial<GroupSettin
   const proxy = new Proxy({ runtime, clock: systemClock, logger, maxHeld: options.maxHeld ?? 100 });
   const group = proxy.group('g', { ...SETTINGS, ...options.settings });
   const upstreamPort = options.upstreamPort ?? (await freePort());
-  const listener = await proxy.listen({ port: 0, bind: '127.0.0.1', upstream: { host: 'localhost', port: upstreamPort } }, group);
+  const listener = await proxy.listen({ port: 0, bind: '127.0.0.1', upstream: fixedUpstream({ host: 'localhost', port: upstreamPort }) }, group);
   cleanups.push(() => proxy.shutdown(0));
   return { runtime, logger, proxy, group, listener, port: listener.port, upstreamPort };
 }
@@ -124,6 +126,59 @@ describe('Listener on loopback sockets', () => {
     assert.equal(sha256(await echoThrough(port, data)), sha256(data));
   });
 
+  it('a client that half-closes while held without sending anything is closed after the wake (regression: its end came before the splice)', async () => {
+    const echo = await startEchoServer();
+    cleanups.push(() => closeServer(echo.server));
+    const { runtime, port, group, listener } = await setup({ upstreamPort: echo.port });
+    const start = gate();
+    runtime.startGate = start.promise;
+    const socket = await openSocket(port);
+    const result = readAll(socket);
+    socket.end();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    start.open();
+    assert.equal((await result).data.length, 0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(listener.connections, 0, 'the proxy closed its side');
+    assert.equal(group.snapshot().open, 0);
+  });
+
+  it('closing a spliced client whose input had ended also closes its upstream (regression: the upstream was left open)', async () => {
+    const seen: { socket: Socket | null } = { socket: null };
+    const silent = createServer({ allowHalfOpen: true }, (socket) => {
+      seen.socket = socket; // never answers, never ends
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => {
+      silent.listen(0, '127.0.0.1', resolve);
+    });
+    cleanups.push(async () => {
+      seen.socket?.destroy();
+      await closeServer(silent);
+    });
+    const address = silent.address();
+    const { proxy, port, listener } = await setup({ upstreamPort: typeof address === 'object' && address !== null ? address.port : 0 });
+    const socket = await openSocket(port);
+    socket.end();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const upstream = seen.socket;
+    assert.ok(upstream !== null);
+    const upstreamClosed = new Promise<void>((resolve) => upstream.once('close', () => {
+      resolve();
+    }));
+    await proxy.shutdown(100);
+    assert.equal(listener.connections, 0);
+    // Writing to a connection the proxy destroyed draws a reset; to one it left open, nothing.
+    const writer = setInterval(() => upstream.write('ping'), 20);
+    try {
+      await Promise.race([upstreamClosed, new Promise((_, reject) => setTimeout(() => {
+        reject(new Error('the proxy left its upstream connection open'));
+      }, 1000))]);
+    } finally {
+      clearInterval(writer);
+    }
+  });
+
   it('counts bytes both ways and open connections for status', async () => {
     const echo = await startEchoServer();
     cleanups.push(() => closeServer(echo.server));
@@ -145,7 +200,7 @@ describe('Listener on loopback sockets', () => {
     runtime.startGate = gate().promise;
     const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
     cleanups.push(() => proxy.shutdown(0));
-    const upstream = { host: '127.0.0.1', port: echo.port };
+    const upstream = fixedUpstream({ host: '127.0.0.1', port: echo.port });
     const awake = await proxy.listen({ port: 0, bind: '127.0.0.1', upstream }, proxy.group('awake', SETTINGS));
     const asleep = await proxy.listen({ port: 0, bind: '127.0.0.1', upstream }, proxy.group('asleep', SETTINGS));
     await settle();
@@ -171,7 +226,7 @@ describe('Listener on loopback sockets', () => {
     const other = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
     const group = other.group('h', SETTINGS);
     cleanups.push(() => other.shutdown(0));
-    await assert.rejects(other.listen({ port, bind: '127.0.0.1', upstream: { host: 'localhost', port: 1 } }, group), (error: unknown) => {
+    await assert.rejects(other.listen({ port, bind: '127.0.0.1', upstream: fixedUpstream({ host: 'localhost', port: 1 }) }, group), (error: unknown) => {
       assert.ok(error instanceof UserError);
       assert.match(error.message, /cannot listen on 127\.0\.0\.1:\d+: it is already in use; stop what listens there or choose another port/);
       return true;
@@ -185,7 +240,7 @@ describe('Listener on loopback sockets', () => {
     runtime.add('g', 'web', { state: 'running' });
     const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
     cleanups.push(() => proxy.shutdown(0));
-    const listener = await proxy.listen({ port: 0, bind: undefined, upstream: { host: '127.0.0.1', port: echo.port } }, proxy.group('g', SETTINGS));
+    const listener = await proxy.listen({ port: 0, bind: undefined, upstream: fixedUpstream({ host: '127.0.0.1', port: echo.port }) }, proxy.group('g', SETTINGS));
     assert.equal((await echoThrough(listener.port, Buffer.from('v4'), '127.0.0.1')).toString(), 'v4');
     assert.equal((await echoThrough(listener.port, Buffer.from('v6'), '::1')).toString(), 'v6');
   });

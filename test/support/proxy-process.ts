@@ -13,7 +13,7 @@ export class ProxyProcess {
   stdout = '';
 
   private constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [BIN, ...args], {
+    this.child = spawn(process.execPath, [...(process.env['PROXYTAINER_TEST_HANDLES'] ? ['--require', '/tmp/handles.cjs'] : []), BIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, PROXYTAINER_LOG: 'debug', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,6 +41,11 @@ export class ProxyProcess {
     const proxy = new ProxyProcess(args, options.env ?? {});
     if (options.ready !== false) await proxy.waitFor(/listening on /, 15_000);
     return proxy;
+  }
+
+  /** True once the process has exited. */
+  get exitedAlready(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
   get log(): string {
@@ -79,16 +84,24 @@ export class ProxyProcess {
     });
   }
 
-  /** Sends `signal` and waits for the process to exit. */
+  /** Sends `signal` and waits for the process to exit; a process that ignores it is killed after 15s. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    return this.exited;
+    const timer = setTimeout(() => {
+      process.stderr.write(`proxytainer did not exit within 15s of ${signal}; killing it. Its log:\n${this.log}\n`);
+      this.child.kill('SIGKILL');
+    }, 15_000);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
-/** Runs proxytainer to completion and returns its exit status and output. */
+/** Runs proxytainer to completion (logging only what it logs by default) and returns its exit status and output. */
 export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proxy = await ProxyProcess.start(args, { env, ready: false });
+  const proxy = await ProxyProcess.start(args, { env: { PROXYTAINER_LOG: '', ...env }, ready: false });
   const { code } = await proxy.exited;
   return { code, stdout: proxy.stdout, stderr: proxy.log };
 }

@@ -3,12 +3,21 @@ import type { HostPort } from '../../core/address.js';
 import { formatDuration } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import type { GroupSettings } from '../../core/group.js';
+import { fixedUpstream } from '../../core/listener.js';
 import { Proxy } from '../../core/proxy.js';
 import { connectDocker } from '../../docker/docker-client.js';
+import { join } from 'node:path';
+import { ControlServer } from '../../control/control-server.js';
+import { currentUid, defaultControlDir } from '../../control/control-paths.js';
+import { ProxyControl } from '../../control/proxy-control.js';
+import type { ProxyInfo } from '../../control/status-document.js';
+import { Discovery } from '../../discovery/discovery.js';
 import { DockerRuntime } from '../../docker/docker-runtime.js';
 import { resolveEndpoint } from '../../docker/endpoint.js';
 import type { CliContext } from '../cli-context.js';
 import { createConsoleLogger, logLevelFromEnv } from '../console-logger.js';
+import { packageInfo } from '../package-info.js';
+import { controlSocketOption } from './control-socket-option.js';
 import { countOption, durationOption, groupNameOption, hostPortOption, portOption, positiveDurationOption } from '../option-parsers.js';
 
 export interface RunOptions {
@@ -23,6 +32,7 @@ export interface RunOptions {
   readonly connectionsKeepAwake?: boolean;
   readonly maxHeld: number;
   readonly shutdownGrace: number;
+  readonly controlSocket?: string;
 }
 
 export const DEFAULT_MAX_HELD = 10_000;
@@ -33,7 +43,8 @@ export function registerRun(program: Command, context: CliContext): void {
     .summary('proxy a group\'s port: wake it on connect, stop it when idle')
     .description(
       'Listen on a port and forward every connection to the group\'s upstream, starting the group first if it is asleep and stopping it after the idle period.\n' +
-        'Static mode: --port, --host and --group, as the original proxytainer. The subcommand may be left out: proxytainer --port 5001 --host localhost:5000 --group mygroup',
+        'Static mode: --port, --host and --group, as the original proxytainer. The subcommand may be left out: proxytainer --port 5001 --host localhost:5000 --group mygroup\n' +
+        'Discovery mode: without --port and --host, every container labelled proxytainer.group is a member, and proxytainer.port / proxytainer.upstream on the members say what to listen on and where to forward. --group limits it to one group; the other options are defaults that the labels proxytainer.idle and proxytainer.health override.',
     )
     .option('-p, --port <port>', 'port to listen on', portOption)
     .option('--host <host:port>', 'where to forward connections (resolved at every connect)', hostPortOption)
@@ -46,6 +57,7 @@ export function registerRun(program: Command, context: CliContext): void {
     .option('--connections-keep-awake', 'open connections keep the group awake even when no bytes move')
     .addOption(new Option('--max-held <count>', 'most connections held at once while groups wake; more are refused').argParser(countOption).default(DEFAULT_MAX_HELD))
     .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long open connections may finish').argParser(durationOption).default(5_000, '5s'))
+    .addOption(controlSocketOption())
     .action(async (options: RunOptions) => {
       context.exitCode = await run(options, context);
     });
@@ -61,32 +73,55 @@ function groupSettings(options: RunOptions): GroupSettings {
   };
 }
 
-/** Static mode: one group, one listener, until SIGTERM/SIGINT. */
+/** Static mode (one group, one listener) or discovery mode (listeners from labels), until SIGTERM/SIGINT. */
 export async function run(options: RunOptions, context: CliContext): Promise<number> {
   const { port, host, group: groupName } = options;
   if ((port === undefined) !== (host === undefined)) {
     throw new UsageError(port === undefined ? '--host needs --port: give both, or neither for discovery mode' : '--port needs --host: give both, or neither for discovery mode');
   }
-  if (port === undefined || host === undefined) {
-    throw new UsageError('discovery mode (run without --port and --host) is not available yet; give --port, --host and --group');
+  const staticMode = port !== undefined && host !== undefined;
+  if (staticMode && groupName === undefined) {
+    throw new UsageError('--group is required with --port and --host (members carry the label proxytainer.group=<name>)');
   }
-  if (groupName === undefined) throw new UsageError('--group is required with --port and --host (members carry the label proxytainer.group=<name>)');
 
   const logger = createConsoleLogger({ level: logLevelFromEnv(context.env), write: context.terminal.err, style: context.terminal.errStyle });
+  // Listen for SIGTERM/SIGINT from the start: one that arrives while starting up shuts down right after.
+  const shutdown = context.shutdownRequested();
   const endpoint = resolveEndpoint({}, context.env);
   const connection = await connectDocker(endpoint);
   logger.info(`using Docker ${connection.engineVersion} at ${endpoint.url} (API ${connection.apiVersion}, chosen by ${endpoint.source})`);
   const runtime = new DockerRuntime({ docker: connection.docker, endpoint: endpoint.url, clock: context.clock, logger, group: groupName });
   const proxy = new Proxy({ runtime, clock: context.clock, logger, maxHeld: options.maxHeld });
+  const settings = groupSettings(options);
+  let discovery: Discovery | null = null;
+  let control: ControlServer | null = null;
   try {
-    const settings = groupSettings(options);
-    const group = proxy.group(groupName, settings);
     runtime.follow();
-    await proxy.listen({ port, bind: options.bind, upstream: host }, group);
-    logger.child(groupName).info(`idle ${formatDuration(settings.idleMs)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}`);
-    const why = await context.shutdownRequested();
+    if (staticMode) {
+      const group = proxy.group(groupName ?? '', settings);
+      await proxy.listen({ port, bind: options.bind, upstream: fixedUpstream(host) }, group);
+      logger.child(group.name).info(`idle ${formatDuration(settings.idleMs)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}`);
+    } else {
+      logger.info(`discovery mode: following containers labelled proxytainer.group${groupName === undefined ? '' : `=${groupName}`}`);
+      discovery = new Discovery({ runtime, proxy, logger, defaults: settings, bind: options.bind, graceMs: options.shutdownGrace });
+      await discovery.start();
+    }
+    const controlPath = options.controlSocket ?? join(defaultControlDir(context.env, currentUid()), `${process.pid}.sock`);
+    const info: ProxyInfo = {
+      pid: process.pid,
+      version: packageInfo.version,
+      mode: staticMode ? 'static' : 'discovery',
+      docker: endpoint.url,
+      controlSocket: controlPath,
+      startedAt: new Date().toISOString(),
+    };
+    const problems = discovery === null ? () => [] : discovery.currentProblems.bind(discovery);
+    control = await ControlServer.start(controlPath, new ProxyControl(proxy, info, problems), logger, { explicit: options.controlSocket !== undefined });
+    const why = await shutdown;
     logger.info(`${why}: shutting down (open connections get ${formatDuration(options.shutdownGrace)} to finish; containers are left as they are)`);
   } finally {
+    await control?.close();
+    await discovery?.stop();
     await proxy.shutdown(options.shutdownGrace);
     await runtime.close();
   }

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import type { SleepResult } from '../../control/control-api.js';
+import { requestSleep } from '../../control/control-client.js';
+import { sleepWithDocker } from '../../control/standalone-group.js';
+import type { CliContext } from '../cli-context.js';
+import { clientLogger } from '../client-logger.js';
+import { dockerFor } from '../docker-connection.js';
+import { proxyManaging, runningProxies } from '../proxies.js';
+import { controlSocketOption } from './control-socket-option.js';
+
+export function registerSleep(program: Command, context: CliContext): void {
+  program
+    .command('sleep')
+    .summary('put a group to sleep now')
+    .description('Stop a group now, through the running proxy that manages it (held connections are closed and open ones cut, as in an idle stop), or straight through Docker when none does.')
+    .argument('<group>', 'the group to put to sleep')
+    .addOption(controlSocketOption())
+    .action(async (group: string, options: { controlSocket?: string }) => {
+      context.exitCode = await sleep(group, options, context);
+    });
+}
+
+async function sleep(group: string, options: { controlSocket?: string }, context: CliContext): Promise<number> {
+  const progress = context.terminal.progress(`Stopping ${group}`);
+  const { proxies } = await runningProxies(options.controlSocket, context.env);
+  const proxy = proxyManaging(group, proxies);
+  const result: SleepResult =
+    proxy !== undefined
+      ? await requestSleep(proxy.socket, group)
+      : await sleepWithDocker(await dockerFor(context), group, { clock: context.clock, logger: clientLogger(context) });
+  if (!result.ok) {
+    progress.fail(`${group} did not stop: ${result.reason}`);
+    return 1;
+  }
+  progress.succeed(`${group} is asleep`);
+  return 0;
+}

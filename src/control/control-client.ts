@@ -1,0 +1,76 @@
+import { request } from 'node:http';
+import { errorCode } from '../core/errors.js';
+import type { SleepResult, WakeProgress, WakeResult } from './control-api.js';
+import type { StatusDocument } from './status-document.js';
+
+/** A proxy's control socket did not answer (no proxy there, or a stale file). */
+export class ControlUnavailableError extends Error {}
+
+interface Reply {
+  readonly status: number;
+  readonly lines: AsyncIterable<string>;
+}
+
+function call(socketPath: string, method: string, path: string, signal?: AbortSignal): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, ...(signal === undefined ? {} : { signal }) }, (response) => {
+      response.setEncoding('utf8');
+      resolve({ status: response.statusCode ?? 0, lines: splitLines(response) });
+    });
+    req.once('error', (error) => {
+      const code = errorCode(error);
+      if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ENOTSOCK') {
+        reject(new ControlUnavailableError(`no proxy answers on ${socketPath} (${code})`, { cause: error }));
+      } else reject(error);
+    });
+    req.end();
+  });
+}
+
+async function* splitLines(stream: AsyncIterable<string>): AsyncIterable<string> {
+  let pending = '';
+  for await (const chunk of stream) {
+    pending += chunk;
+    let newline = pending.indexOf('\n');
+    while (newline >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      if (line.trim() !== '') yield line;
+      newline = pending.indexOf('\n');
+    }
+  }
+  if (pending.trim() !== '') yield pending;
+}
+
+async function json<T>(reply: Reply): Promise<T> {
+  let text = '';
+  for await (const line of reply.lines) text += line;
+  const body = JSON.parse(text) as T & { error?: string };
+  if (reply.status !== 200) throw new Error(body.error ?? `the proxy answered HTTP ${reply.status}`);
+  return body;
+}
+
+export async function fetchStatus(socketPath: string): Promise<StatusDocument> {
+  return json<StatusDocument>(await call(socketPath, 'GET', '/v1/status'));
+}
+
+export async function requestSleep(socketPath: string, group: string): Promise<SleepResult> {
+  return json<SleepResult>(await call(socketPath, 'POST', `/v1/groups/${encodeURIComponent(group)}/sleep`));
+}
+
+/** Asks the proxy to wake `group`, reporting each step; resolves with the outcome. */
+export async function requestWake(
+  socketPath: string,
+  group: string,
+  options: { readonly wait: boolean; readonly signal?: AbortSignal },
+  onProgress: (progress: WakeProgress) => void,
+): Promise<WakeResult> {
+  const reply = await call(socketPath, 'POST', `/v1/groups/${encodeURIComponent(group)}/wake?wait=${String(options.wait)}`, options.signal);
+  if (reply.status !== 200) return json<WakeResult>(reply);
+  for await (const line of reply.lines) {
+    const message = JSON.parse(line) as ({ type: 'progress' } & WakeProgress) | ({ type: 'result' } & WakeResult);
+    if (message.type === 'progress') onProgress(message);
+    else return message;
+  }
+  return { ok: false, reason: 'the proxy closed the connection before the wake finished' };
+}

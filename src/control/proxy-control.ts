@@ -1,0 +1,61 @@
+import { describeError } from '../core/errors.js';
+import type { Group } from '../core/group.js';
+import type { Proxy } from '../core/proxy.js';
+import type { LabelProblem } from '../discovery/labels.js';
+import { type ControlApi, type SleepResult, UnknownGroupError, type WakeProgress, type WakeResult } from './control-api.js';
+import { groupStatusFromSnapshot, type ListenerStatus, type ProxyInfo, type StatusDocument } from './status-document.js';
+
+/** The control API of a running proxy, over its groups and listeners. */
+export class ProxyControl implements ControlApi {
+  constructor(
+    private readonly proxy: Proxy,
+    private readonly info: ProxyInfo,
+    private readonly problems: () => readonly LabelProblem[],
+  ) {}
+
+  status(): StatusDocument {
+    const now = new Date();
+    const problems = this.problems();
+    const listeners = new Map<string, ListenerStatus[]>();
+    for (const listener of this.proxy.allListeners()) {
+      const entry = { port: listener.port, bind: listener.spec.bind ?? null, upstream: listener.upstreamDescription };
+      listeners.set(listener.group.name, [...(listeners.get(listener.group.name) ?? []), entry]);
+    }
+    const groups = this.proxy
+      .allGroups()
+      .map((group) => groupStatusFromSnapshot(group.snapshot(), this.info.pid, listeners.get(group.name) ?? [], problems, now))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return { schemaVersion: 1, proxies: [this.info], groups, problems, notes: [] };
+  }
+
+  async wake(name: string, options: { readonly wait: boolean }, onProgress: (progress: WakeProgress) => void, signal: AbortSignal): Promise<WakeResult> {
+    const group = this.find(name);
+    group.touch();
+    if (!options.wait) {
+      group.acquire('wake requested (proxytainer wake --no-wait)').catch(() => undefined);
+      return { ok: true, state: group.state };
+    }
+    const off = group.onProgress((state, detail) => {
+      onProgress({ state, detail });
+    });
+    try {
+      await group.acquire('wake requested (proxytainer wake)', signal);
+      return { ok: true, state: group.state };
+    } catch (error) {
+      return { ok: false, reason: describeError(error) };
+    } finally {
+      off();
+    }
+  }
+
+  async sleep(name: string): Promise<SleepResult> {
+    const error = await this.find(name).sleep('sleep requested (proxytainer sleep)');
+    return error === null ? { ok: true } : { ok: false, reason: error };
+  }
+
+  private find(name: string): Group {
+    const group = this.proxy.findGroup(name);
+    if (group === undefined) throw new UnknownGroupError(name, this.proxy.allGroups().map((g) => g.name));
+    return group;
+  }
+}

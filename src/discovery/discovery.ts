@@ -1,0 +1,190 @@
+import type { GroupSettings } from '../core/group.js';
+import { describeError } from '../core/errors.js';
+import { fixedUpstream, type Listener, type UpstreamSource } from '../core/listener.js';
+import type { Logger } from '../core/logger.js';
+import type { Proxy } from '../core/proxy.js';
+import type { DockerRuntime } from '../docker/docker-runtime.js';
+import { type DiscoveryPlan, describePlannedUpstream, type PlannedGroup, type PlannedListener, planDiscovery } from './discovery-plan.js';
+import { LABEL, type LabelProblem } from './labels.js';
+
+export interface DiscoveryOptions {
+  readonly runtime: DockerRuntime;
+  readonly proxy: Proxy;
+  readonly logger: Logger;
+  /** Settings for groups whose labels do not say otherwise (from the command line). */
+  readonly defaults: GroupSettings;
+  readonly bind: string | undefined;
+  /** How long a listener that goes away lets its open connections finish. */
+  readonly graceMs: number;
+}
+
+/** Actions that may add or remove members or change their labels. */
+const MEMBERSHIP_ACTIONS = new Set(['create', 'destroy', 'rename']);
+
+function problemKey(problem: LabelProblem): string {
+  return `${problem.container}\u0000${problem.label}\u0000${problem.message}`;
+}
+
+/**
+ * Discovery mode: keeps the proxy's groups and listeners equal to what the
+ * containers' labels declare. Every change is a reconcile from a fresh
+ * listing, triggered by Docker events and by every reconnect of the events
+ * stream, so a missed event can never leave a stale or missing listener.
+ */
+export class Discovery {
+  private readonly listeners = new Map<number, Listener>();
+  private readonly lifetime = new AbortController();
+  private readonly unsubscribe: (() => void)[] = [];
+  private problems: readonly LabelProblem[] = [];
+  private reported = new Set<string>();
+  private ops: Promise<void> = Promise.resolve();
+  private queued = false;
+  private stopped = false;
+
+  constructor(private readonly options: DiscoveryOptions) {}
+
+  /** Builds the listeners from the labels now, then follows changes. */
+  async start(): Promise<void> {
+    const { runtime } = this.options;
+    this.unsubscribe.push(
+      runtime.onContainerEvent((event) => {
+        if (MEMBERSHIP_ACTIONS.has(event.action)) this.reconcile(`${event.action} of ${event.attributes['name'] ?? event.id.slice(0, 12)}`);
+      }),
+      runtime.subscribe((change) => {
+        if (change.group === null) this.reconcile(change.reason);
+      }),
+    );
+    this.reconcile('startup');
+    await this.ops;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const off of this.unsubscribe) off();
+    this.lifetime.abort(new Error('discovery stopped'));
+    await this.ops;
+  }
+
+  /** Label and port problems found by the last reconcile, for `status`. */
+  currentProblems(): readonly LabelProblem[] {
+    return this.problems;
+  }
+
+  /** Runs a reconcile after any in flight; a burst of events costs one. */
+  reconcile(reason: string): void {
+    if (this.queued || this.stopped) return;
+    this.queued = true;
+    this.ops = this.ops
+      .then(async () => {
+        this.queued = false;
+        if (!this.stopped) await this.reconcileNow(reason);
+      })
+      .catch((error: unknown) => {
+        this.options.logger.error(`internal error while reconciling (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      });
+  }
+
+  private async reconcileNow(reason: string): Promise<void> {
+    const { runtime, logger } = this.options;
+    let plan: DiscoveryPlan;
+    try {
+      plan = planDiscovery(await runtime.labelledContainers(this.lifetime.signal));
+    } catch (error) {
+      if (!this.stopped) logger.warn(`cannot list labelled containers (${describeError(error)}); keeping the current listeners`);
+      return;
+    }
+    logger.trace(`reconciling after ${reason}: ${plan.groups.size} group(s), ${plan.listeners.size} port(s)`);
+    this.applyGroups(plan);
+    this.closeListeners(plan);
+    const bindProblems = await this.openListeners(plan);
+    await this.removeGroups(plan);
+    this.report([...plan.problems, ...bindProblems]);
+    if (plan.groups.size === 0 && reason === 'startup') logger.info(`no containers labelled ${LABEL.group} yet; waiting for some`);
+  }
+
+  private settingsFor(group: PlannedGroup): GroupSettings {
+    const { defaults } = this.options;
+    return { ...defaults, idleMs: group.idleMs ?? defaults.idleMs, health: group.health ?? defaults.health };
+  }
+
+  private applyGroups(plan: DiscoveryPlan): void {
+    const { proxy, logger } = this.options;
+    for (const planned of plan.groups.values()) {
+      const settings = this.settingsFor(planned);
+      const existing = proxy.findGroup(planned.name);
+      if (existing === undefined) {
+        proxy.group(planned.name, settings);
+        logger.info(`found group ${planned.name}: ${planned.members.join(', ')}`);
+      } else {
+        existing.updateSettings(settings);
+      }
+    }
+  }
+
+  private closeListeners(plan: DiscoveryPlan): void {
+    const { proxy, logger, graceMs } = this.options;
+    for (const [port, listener] of this.listeners) {
+      const wanted = plan.listeners.get(port);
+      if (wanted !== undefined && wanted.group === listener.group.name) continue;
+      this.listeners.delete(port);
+      logger.info(`closing port ${port} of group ${listener.group.name}: ${wanted === undefined ? 'no member declares it any more' : `it now belongs to group ${wanted.group}`}`);
+      // The port is released at once; open connections get the grace period in the background.
+      void proxy.unlisten(listener, graceMs);
+    }
+  }
+
+  private async openListeners(plan: DiscoveryPlan): Promise<LabelProblem[]> {
+    const { proxy, bind } = this.options;
+    const problems: LabelProblem[] = [];
+    for (const wanted of plan.listeners.values()) {
+      const upstream = this.upstreamFor(wanted);
+      const existing = this.listeners.get(wanted.port);
+      if (existing !== undefined) {
+        existing.setUpstream(upstream);
+        continue;
+      }
+      const group = proxy.findGroup(wanted.group);
+      if (group === undefined) continue;
+      try {
+        this.listeners.set(wanted.port, await proxy.listen({ port: wanted.port, bind, upstream }, group));
+      } catch (error) {
+        problems.push({ container: wanted.declaredBy.name, label: LABEL.port, group: wanted.group, message: `${describeError(error)}; retried at the next change` });
+      }
+    }
+    return problems;
+  }
+
+  private async removeGroups(plan: DiscoveryPlan): Promise<void> {
+    const { proxy, logger } = this.options;
+    for (const group of proxy.allGroups()) {
+      if (plan.groups.has(group.name)) continue;
+      logger.info(`group ${group.name} has no members any more`);
+      await proxy.removeGroup(group.name);
+    }
+  }
+
+  /** A declared upstream, or the declaring member's own address, looked up at each wake. */
+  private upstreamFor(wanted: PlannedListener): UpstreamSource {
+    if (wanted.upstream !== null) return fixedUpstream(wanted.upstream);
+    const { runtime } = this.options;
+    const member = wanted.declaredBy.name;
+    return {
+      description: describePlannedUpstream(wanted),
+      resolve: async (signal) => ({ host: await runtime.memberAddress(member, signal), port: wanted.port }),
+    };
+  }
+
+  /** Logs problems the first time they appear; keeps them all for status. */
+  private report(problems: LabelProblem[]): void {
+    const keys = new Set<string>();
+    for (const problem of problems) {
+      const key = problemKey(problem);
+      keys.add(key);
+      if (!this.reported.has(key)) {
+        this.options.logger.warn(`container ${problem.container}: label ${problem.label}: ${problem.message}`);
+      }
+    }
+    this.reported = keys;
+    this.problems = problems;
+  }
+}

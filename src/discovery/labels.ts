@@ -1,0 +1,122 @@
+import { type HostPort, parseHostPort, parsePort } from '../core/address.js';
+import { parseDuration } from '../core/duration.js';
+import { describeError } from '../core/errors.js';
+
+/** The labels proxytainer reads (DESIGN.md, Labels). */
+export const LABEL = {
+  group: 'proxytainer.group',
+  port: 'proxytainer.port',
+  upstream: 'proxytainer.upstream',
+  idle: 'proxytainer.idle',
+  health: 'proxytainer.health',
+} as const;
+
+/** A label value that could not be used; reported in the log and in `status`, never fatal. */
+export interface LabelProblem {
+  readonly container: string;
+  readonly label: string;
+  readonly message: string;
+  /** The group the problem belongs to, when it is known. */
+  readonly group?: string;
+}
+
+/** A container as discovery sees it: its labels, and when it was created (for "first wins"). */
+export interface LabelledContainer {
+  readonly id: string;
+  readonly name: string;
+  /** Creation time in seconds; earlier containers win conflicts. */
+  readonly created: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface DeclaredPort {
+  readonly port: number;
+  /** Where to forward; null means the member's own address at the same port. */
+  readonly upstream: HostPort | null;
+}
+
+/** What one container's labels declare, after dropping what could not be read. */
+export interface MemberDeclaration {
+  readonly container: LabelledContainer;
+  readonly group: string;
+  readonly ports: readonly DeclaredPort[];
+  readonly idleMs: number | undefined;
+  readonly health: boolean | undefined;
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((part) => part.trim());
+}
+
+/**
+ * Reads one container's proxytainer labels. Every unusable value becomes a
+ * problem naming the container and the label; the rest is still used.
+ */
+export function readMemberLabels(container: LabelledContainer): { declaration: MemberDeclaration | null; problems: LabelProblem[] } {
+  const problems: LabelProblem[] = [];
+  const problem = (label: string, message: string, group?: string): void => {
+    problems.push({ container: container.name, label, message, ...(group === undefined ? {} : { group }) });
+  };
+  const group = container.labels[LABEL.group]?.trim() ?? '';
+  if (group === '') {
+    problem(LABEL.group, 'the group name is empty; give the group a name, e.g. proxytainer.group=web');
+    return { declaration: null, problems };
+  }
+
+  const ports: DeclaredPort[] = [];
+  const portText = container.labels[LABEL.port];
+  const upstreamText = container.labels[LABEL.upstream];
+  if (portText !== undefined) {
+    const upstreams = upstreamText === undefined ? [] : splitList(upstreamText);
+    const portParts = splitList(portText);
+    if (upstreams.length > portParts.length) {
+      problem(LABEL.upstream, `"${upstreamText ?? ''}" lists ${upstreams.length} upstreams for ${portParts.length} port(s); they pair by position, so the extra ones are ignored`, group);
+    }
+    portParts.forEach((part, i) => {
+      let port: number;
+      try {
+        port = parsePort(part);
+      } catch (error) {
+        problem(LABEL.port, `${describeError(error)} (in "${portText}")`, group);
+        return;
+      }
+      if (ports.some((p) => p.port === port)) {
+        problem(LABEL.port, `port ${port} is listed twice in "${portText}"`, group);
+        return;
+      }
+      const upstreamPart = upstreams[i] ?? '';
+      if (upstreamPart === '') {
+        ports.push({ port, upstream: null });
+        return;
+      }
+      try {
+        ports.push({ port, upstream: parseHostPort(upstreamPart) });
+      } catch (error) {
+        problem(LABEL.upstream, `${describeError(error)}; port ${port} is not served`, group);
+      }
+    });
+  } else if (upstreamText !== undefined) {
+    problem(LABEL.upstream, `"${upstreamText}" has no proxytainer.port to pair with; add proxytainer.port`, group);
+  }
+
+  let idleMs: number | undefined;
+  const idleText = container.labels[LABEL.idle];
+  if (idleText !== undefined) {
+    try {
+      idleMs = parseDuration(idleText);
+      if (idleMs <= 0) throw new Error(`"${idleText}" must be longer than zero`);
+    } catch (error) {
+      idleMs = undefined;
+      problem(LABEL.idle, `${describeError(error)}; the default idle period applies`, group);
+    }
+  }
+
+  let health: boolean | undefined;
+  const healthText = container.labels[LABEL.health]?.trim().toLowerCase();
+  if (healthText !== undefined) {
+    if (healthText === 'true' || healthText === 'false') health = healthText === 'true';
+    else problem(LABEL.health, `"${container.labels[LABEL.health] ?? ''}" is not true or false; the default applies`, group);
+  }
+
+  return { declaration: { container, group, ports, idleMs, health }, problems };
+}

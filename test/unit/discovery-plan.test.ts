@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { planDiscovery } from '../../src/discovery/discovery-plan.js';
+import { type LabelledContainer, readMemberLabels } from '../../src/discovery/labels.js';
+
+let created = 0;
+function container(name: string, labels: Record<string, string>, at?: number): LabelledContainer {
+  return { id: `${name}-id`, name, created: at ?? ++created, labels };
+}
+
+describe('reading member labels', () => {
+  it('reads ports paired with upstreams by position; a missing upstream means the member itself', () => {
+    const { declaration, problems } = readMemberLabels(
+      container('web', { 'proxytainer.group': 'g', 'proxytainer.port': '8080, 8443', 'proxytainer.upstream': 'app:80' }),
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(declaration?.ports, [
+      { port: 8080, upstream: { host: 'app', port: 80 } },
+      { port: 8443, upstream: null },
+    ]);
+  });
+
+  it('reports each bad value with the container and label, and keeps what is good', () => {
+    const { declaration, problems } = readMemberLabels(
+      container('web', {
+        'proxytainer.group': 'g',
+        'proxytainer.port': '8080,abc,99999,8080',
+        'proxytainer.upstream': 'ok:1,,,,extra:2',
+        'proxytainer.idle': '5x',
+        'proxytainer.health': 'maybe',
+      }),
+    );
+    assert.deepEqual(declaration?.ports, [{ port: 8080, upstream: { host: 'ok', port: 1 } }]);
+    assert.deepEqual(
+      problems.map((p) => [p.container, p.label, p.group]),
+      [
+        ['web', 'proxytainer.upstream', 'g'],
+        ['web', 'proxytainer.port', 'g'],
+        ['web', 'proxytainer.port', 'g'],
+        ['web', 'proxytainer.port', 'g'],
+        ['web', 'proxytainer.idle', 'g'],
+        ['web', 'proxytainer.health', 'g'],
+      ],
+    );
+    assert.match(problems[1]?.message ?? '', /"abc" is not a port/);
+    assert.match(problems[2]?.message ?? '', /port 99999 is out of range/);
+    assert.match(problems[3]?.message ?? '', /port 8080 is listed twice/);
+    assert.equal(declaration.idleMs, undefined);
+    assert.equal(declaration.health, undefined);
+  });
+
+  it('an upstream that is not host:port leaves its port unserved', () => {
+    const { declaration, problems } = readMemberLabels(container('web', { 'proxytainer.group': 'g', 'proxytainer.port': '80', 'proxytainer.upstream': 'nocolon' }));
+    assert.deepEqual(declaration?.ports, []);
+    assert.match(problems[0]?.message ?? '', /not host:port; .*port 80 is not served/);
+  });
+
+  it('reads idle and health', () => {
+    const { declaration } = readMemberLabels(container('web', { 'proxytainer.group': 'g', 'proxytainer.idle': '5m', 'proxytainer.health': 'FALSE' }));
+    assert.equal(declaration?.idleMs, 300_000);
+    assert.equal(declaration.health, false);
+  });
+
+  it('an empty group name is a problem and no membership', () => {
+    const { declaration, problems } = readMemberLabels(container('web', { 'proxytainer.group': ' ' }));
+    assert.equal(declaration, null);
+    assert.equal(problems[0]?.label, 'proxytainer.group');
+  });
+});
+
+describe('planning discovery', () => {
+  it('builds groups and one listener per port', () => {
+    const plan = planDiscovery([
+      container('web', { 'proxytainer.group': 'site', 'proxytainer.port': '8080', 'proxytainer.upstream': 'web:80' }),
+      container('db', { 'proxytainer.group': 'site' }),
+      container('cache', { 'proxytainer.group': 'kv', 'proxytainer.port': '6379' }),
+    ]);
+    assert.deepEqual([...plan.groups.keys()], ['site', 'kv']);
+    assert.deepEqual(plan.groups.get('site')?.members, ['web', 'db']);
+    assert.deepEqual([...plan.listeners.values()].map((l) => [l.port, l.group, l.declaredBy.name]), [
+      [8080, 'site', 'web'],
+      [6379, 'kv', 'cache'],
+    ]);
+    assert.deepEqual(plan.problems, []);
+  });
+
+  it('two groups claiming one port: the older container wins, whatever the listing order, and the other is reported', () => {
+    const older = container('a-new-name', { 'proxytainer.group': 'one', 'proxytainer.port': '80' }, 100);
+    const newer = container('b', { 'proxytainer.group': 'two', 'proxytainer.port': '80' }, 200);
+    for (const listing of [[older, newer], [newer, older]]) {
+      const plan = planDiscovery(listing);
+      assert.equal(plan.listeners.get(80)?.group, 'one');
+      assert.equal(plan.problems.length, 1);
+      assert.equal(plan.problems[0]?.container, 'b');
+      assert.match(plan.problems[0].message, /port 80 is already claimed by group one \(a-new-name\); this claim is ignored/);
+    }
+  });
+
+  it('replicas declaring the same listener are no conflict; a different upstream in the same group is', () => {
+    const plan = planDiscovery([
+      container('r1', { 'proxytainer.group': 'g', 'proxytainer.port': '80', 'proxytainer.upstream': 'svc:80' }),
+      container('r2', { 'proxytainer.group': 'g', 'proxytainer.port': '80', 'proxytainer.upstream': 'svc:80' }),
+      container('r3', { 'proxytainer.group': 'g', 'proxytainer.port': '80', 'proxytainer.upstream': 'other:80' }),
+    ]);
+    assert.equal(plan.problems.length, 1);
+    assert.equal(plan.problems[0]?.container, 'r3');
+  });
+
+  it('members that disagree on settings: the first wins and the others are reported', () => {
+    const plan = planDiscovery([
+      container('a', { 'proxytainer.group': 'g', 'proxytainer.idle': '10m', 'proxytainer.health': 'true' }, 1),
+      container('b', { 'proxytainer.group': 'g', 'proxytainer.idle': '5m', 'proxytainer.health': 'false' }, 2),
+    ]);
+    assert.equal(plan.groups.get('g')?.idleMs, 600_000);
+    assert.equal(plan.groups.get('g')?.health, true);
+    assert.deepEqual(plan.problems.map((p) => [p.container, p.label]), [
+      ['b', 'proxytainer.idle'],
+      ['b', 'proxytainer.health'],
+    ]);
+    assert.match(plan.problems[0]?.message ?? '', /5m disagrees with 10m on a, which was first; using 10m/);
+  });
+
+  it('a bad label on one container leaves the other groups whole', () => {
+    const plan = planDiscovery([
+      container('bad', { 'proxytainer.group': 'broken', 'proxytainer.port': 'eighty' }),
+      container('good', { 'proxytainer.group': 'fine', 'proxytainer.port': '81' }),
+    ]);
+    assert.equal(plan.listeners.get(81)?.group, 'fine');
+    assert.ok(plan.groups.has('broken'));
+    assert.equal(plan.problems.length, 1);
+  });
+});
