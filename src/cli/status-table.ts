@@ -40,8 +40,9 @@ function pad(text: string, visible: number, width: number): string {
 /** The `status` table: docker-style upper-case headers, columns three spaces apart, problems listed below. */
 export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now = new Date()): string {
   const lines: string[] = [];
+  const engine = doc.docker === null ? 'Docker' : `Docker at ${doc.docker.endpoint}`;
   if (doc.proxies.length === 0) {
-    lines.push(style.yellow('No proxy is running; this is what Docker alone says.'));
+    lines.push(style.yellow(`No proxy is running; this is what ${engine} says.`));
   } else {
     for (const proxy of doc.proxies) {
       lines.push(`Proxy ${proxy.pid}: ${proxy.mode} mode, proxytainer ${proxy.version}, Docker ${proxy.docker}, control ${proxy.controlSocket}`);

@@ -25,7 +25,7 @@ export class ProxyControl implements ControlApi {
       .allGroups()
       .map((group) => groupStatusFromSnapshot(group.snapshot(), this.info.pid, listeners.get(group.name) ?? [], problems, now))
       .sort((a, b) => a.name.localeCompare(b.name));
-    return { schemaVersion: 1, proxies: [this.info], groups, problems, notes: [] };
+    return { schemaVersion: 1, proxies: [this.info], groups, problems, notes: [], docker: null };
   }
 
   async wake(name: string, options: { readonly wait: boolean }, onProgress: (progress: WakeProgress) => void, signal: AbortSignal): Promise<WakeResult> {

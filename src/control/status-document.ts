@@ -17,6 +17,8 @@ export interface StatusDocument {
   readonly problems: readonly LabelProblem[];
   /** Set when part of the picture could not be read (e.g. Docker was unreachable). */
   readonly notes: readonly string[];
+  /** The engine `status` itself asked, and what chose it; null when it was not reached. */
+  readonly docker: { readonly endpoint: string; readonly chosenBy: string } | null;
 }
 
 export interface ProxyInfo {

@@ -46,7 +46,7 @@ describe('command line', () => {
   it('-h prints usage and -V the version, both exit 0', async () => {
     const help = await runCli(['-h']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /Usage: proxytainer/);
+    assert.match(help.stdout, /^Usage: {2}proxytainer \[OPTIONS\] COMMAND\n/);
     const runHelp = await runCli(['run', '--help']);
     assert.match(runHelp.stdout, /-p, --port <port>[\s\S]*--host <host:port>[\s\S]*-g, --group <name>[\s\S]*--idle <duration>[\s\S]*--no-health/);
     const version = await runCli(['-V']);

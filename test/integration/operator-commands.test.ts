@@ -87,10 +87,11 @@ dockerSuite('status, wake and sleep', () => {
     const nowhere = join(tmpdir(), `${uniqueName('nobody')}.sock`);
     const table = await runCli(['status', group, '--control-socket', nowhere]);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^No proxy is running; this is what Docker alone says\./);
+    assert.match(table.stdout, /^No proxy is running; this is what Docker at unix:\/\/\S+ says\./);
     assert.match(table.stdout, new RegExp(`${group}\\s+Idle\\s+0/1\\s+${port} → 127\\.0\\.0\\.1:1\\s+-`));
     const doc = await statusJson([group, '--control-socket', nowhere]);
     assert.deepEqual(doc.proxies, []);
+    assert.match(doc.docker?.endpoint ?? '', /^unix:\/\//);
     assert.equal(doc.groups[0]?.proxy, null);
     assert.equal(doc.groups[0].state, 'Idle');
     const unknown = await runCli(['status', uniqueName('nosuch'), '--control-socket', nowhere]);

@@ -13,6 +13,8 @@ export class SocketRelay {
   readonly path = join(tmpdir(), `proxytainer-relay-${randomBytes(4).toString('hex')}.sock`);
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Connections made through the relay so far. */
+  accepted = 0;
 
   constructor(private readonly target = '/var/run/docker.sock') {}
 
@@ -23,6 +25,7 @@ export class SocketRelay {
   async open(): Promise<void> {
     rmSync(this.path, { force: true });
     this.server = createServer((client) => {
+      this.accepted++;
       const upstream = connect(this.target);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);

@@ -5,7 +5,6 @@ import { UsageError } from '../../core/errors.js';
 import type { GroupSettings } from '../../core/group.js';
 import { fixedUpstream } from '../../core/listener.js';
 import { Proxy } from '../../core/proxy.js';
-import { connectDocker } from '../../docker/docker-client.js';
 import { join } from 'node:path';
 import { ControlServer } from '../../control/control-server.js';
 import { currentUid, defaultControlDir } from '../../control/control-paths.js';
@@ -13,8 +12,8 @@ import { ProxyControl } from '../../control/proxy-control.js';
 import type { ProxyInfo } from '../../control/status-document.js';
 import { Discovery } from '../../discovery/discovery.js';
 import { DockerRuntime } from '../../docker/docker-runtime.js';
-import { resolveEndpoint } from '../../docker/endpoint.js';
 import type { CliContext } from '../cli-context.js';
+import { dockerFor } from '../docker-connection.js';
 import { createConsoleLogger, logLevelFromEnv } from '../console-logger.js';
 import { packageInfo } from '../package-info.js';
 import { controlSocketOption } from './control-socket-option.js';
@@ -87,8 +86,8 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   const logger = createConsoleLogger({ level: logLevelFromEnv(context.env), write: context.terminal.err, style: context.terminal.errStyle });
   // Listen for SIGTERM/SIGINT from the start: one that arrives while starting up shuts down right after.
   const shutdown = context.shutdownRequested();
-  const endpoint = resolveEndpoint({}, context.env);
-  const connection = await connectDocker(endpoint);
+  const connection = await dockerFor(context);
+  const { endpoint } = connection;
   logger.info(`using Docker ${connection.engineVersion} at ${endpoint.url} (API ${connection.apiVersion}, chosen by ${endpoint.source})`);
   const runtime = new DockerRuntime({ docker: connection.docker, endpoint: endpoint.url, clock: context.clock, logger, group: groupName });
   const proxy = new Proxy({ runtime, clock: context.clock, logger, maxHeld: options.maxHeld });

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { statusFromDocker } from '../../control/docker-status.js';
 import type { GroupStatus, StatusDocument } from '../../control/status-document.js';
-import { describeError, UserError } from '../../core/errors.js';
+import { describeError, UsageError, UserError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { DockerRuntime } from '../../docker/docker-runtime.js';
 import type { CliContext } from '../cli-context.js';
@@ -38,18 +38,19 @@ async function status(only: string | undefined, options: StatusOptions, context:
   const fromProxies = proxies.flatMap((p) => p.status.groups);
   let fromDocker: GroupStatus[] = [];
   let problems = proxies.flatMap((p) => p.status.problems);
+  let docker: StatusDocument['docker'] = null;
   try {
     const connection = await dockerFor(context);
+    docker = { endpoint: connection.endpoint.url, chosenBy: connection.endpoint.source };
     const runtime = new DockerRuntime({ docker: connection.docker, endpoint: connection.endpoint.url, clock: context.clock, logger: silentLogger });
-    const docker = await statusFromDocker(runtime, new AbortController().signal);
-    fromDocker = docker.groups;
-    if (proxies.length === 0) problems = [...docker.problems];
-    else {
-      const seen = new Set(problems.map((p) => `${p.container} ${p.label} ${p.message}`));
-      problems = [...problems, ...docker.problems.filter((p) => !seen.has(`${p.container} ${p.label} ${p.message}`))];
-    }
+    const fromEngine = await statusFromDocker(runtime, new AbortController().signal);
+    fromDocker = fromEngine.groups;
+    const seen = new Set(problems.map((p) => `${p.container} ${p.label} ${p.message}`));
+    problems = [...problems, ...fromEngine.problems.filter((p) => !seen.has(`${p.container} ${p.label} ${p.message}`))];
   } catch (error) {
-    if (proxies.length === 0) throw error instanceof UserError ? error : new UserError(describeError(error), { cause: error });
+    // An engine asked for by name must answer; the default one may be missing when proxies answered.
+    const explicit = context.endpointFlags?.host !== undefined || context.endpointFlags?.context !== undefined;
+    if (proxies.length === 0 || explicit || error instanceof UsageError) throw error instanceof UserError ? error : new UserError(describeError(error), { cause: error });
     notes.push(`groups no proxy manages are not shown: ${describeError(error)}`);
   }
   let groups = mergeGroups(fromProxies, fromDocker);
@@ -58,7 +59,7 @@ async function status(only: string | undefined, options: StatusOptions, context:
     problems = problems.filter((p) => p.group === only);
     if (groups.length === 0) throw new UserError(`no group named ${only}: no container is labelled proxytainer.group=${only} and no proxy manages it`);
   }
-  const doc: StatusDocument = { schemaVersion: 1, proxies: proxies.flatMap((p) => p.status.proxies), groups, problems, notes };
+  const doc: StatusDocument = { schemaVersion: 1, proxies: proxies.flatMap((p) => p.status.proxies), groups, problems, notes, docker };
   context.terminal.out(options.format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderStatusTable(doc, context.terminal.outStyle));
   return 0;
 }
