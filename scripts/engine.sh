@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers on this machine. Installs Debian's
-# docker.io (and busybox-static, which the test images are made from) when
-# missing, starts dockerd when no engine answers, and waits for it.
+# docker.io (with busybox-static, which the test images are made from, and
+# docker-compose, which runs the compose example) when missing, starts dockerd
+# when no engine answers, and waits for it.
 # Safe to run again: it does nothing when the engine already answers.
 set -euo pipefail
 
@@ -10,8 +11,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || missing+=(busybox-static)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x httpd >/dev/null || missing+=(busybox-static)
 command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq
