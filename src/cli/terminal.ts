@@ -1,5 +1,4 @@
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
-import ora from 'ora';
 
 /** Progress of a long operation: a spinner on a terminal, the final line only otherwise. */
 export interface Progress {
@@ -21,7 +20,7 @@ export interface Terminal {
   readonly outStyle: ChalkInstance;
   readonly errStyle: ChalkInstance;
   /** A spinner on stderr when it is a terminal (and not CI); plain final lines otherwise. */
-  progress(text: string): Progress;
+  progress(text: string): Promise<Progress>;
 }
 
 function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
@@ -56,8 +55,9 @@ export function processTerminal(env: NodeJS.ProcessEnv = process.env): Terminal 
     errIsTty: process.stderr.isTTY,
     outStyle: new Chalk({ level: colourFor(process.stdout, env) ? level : 0 }),
     errStyle,
-    progress: (text) => {
+    progress: async (text) => {
       if (!spinning) return plainProgress(err, errStyle);
+      const { default: ora } = await import('ora'); // ~60 ms to load; only spinners need it
       const spinner = ora({ text, stream: process.stderr, color: 'cyan' }).start();
       return {
         update: (next) => {

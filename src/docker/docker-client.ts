@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { UserError } from '../core/errors.js';
 import { describeDockerError } from './docker-error.js';
 import type { Endpoint } from './endpoint.js';
@@ -36,6 +36,8 @@ export function negotiateApiVersion(engine: { ApiVersion: string; MinAPIVersion?
 
 /** Asks the engine for its version (unversioned) and returns a client pinned to the negotiated API version. */
 export async function connectDocker(endpoint: Endpoint, signal?: AbortSignal): Promise<DockerConnection> {
+  // Loaded here, not at the top: dockerode takes ~150 ms to load, and help, version and the plugin metadata never need it.
+  const { default: Docker } = await import('dockerode');
   const probe = new Docker(endpoint.options);
   let version: Docker.DockerVersion;
   try {

@@ -21,7 +21,7 @@ export function registerSleep(program: Command, context: CliContext): void {
 }
 
 async function sleep(group: string, options: { controlSocket?: string }, context: CliContext): Promise<number> {
-  const progress = context.terminal.progress(`Stopping ${group}`);
+  const progress = await context.terminal.progress(`Stopping ${group}`);
   const { proxies } = await runningProxies(options.controlSocket, context.env);
   const proxy = proxyManaging(group, proxies);
   const result: SleepResult =

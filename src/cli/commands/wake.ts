@@ -46,7 +46,7 @@ function phase(group: string, progress: WakeProgress): string {
 
 async function wake(group: string, options: WakeOptions, context: CliContext): Promise<number> {
   const started = context.clock.now();
-  const progress = context.terminal.progress(`Waking ${group}`);
+  const progress = await context.terminal.progress(`Waking ${group}`);
   const onProgress = (step: WakeProgress): void => {
     progress.update(phase(group, step));
   };
