@@ -35,6 +35,28 @@ export function describePlannedUpstream(listener: PlannedListener): string {
   return listener.upstream === null ? `${listener.declaredBy.name}:${listener.port} (its address, found at each wake)` : formatHostPort(listener.upstream);
 }
 
+/** A group setting that the first member to set it decides; later members that disagree are reported. */
+class FirstWins<T> {
+  value: T | undefined;
+  private from = '';
+
+  constructor(
+    private readonly label: string,
+    private readonly show: (value: T) => string,
+  ) {}
+
+  offer(value: T | undefined, container: string, group: string, problems: LabelProblem[]): void {
+    if (value === undefined) return;
+    if (this.value === undefined) {
+      this.value = value;
+      this.from = container;
+    } else if (this.value !== value) {
+      const first = this.show(this.value);
+      problems.push({ container, label: this.label, group, message: `${this.show(value)} disagrees with ${first} on ${this.from}, which was first; using ${first}` });
+    }
+  }
+}
+
 /**
  * Builds the plan from every labelled container. Conflicts resolve
  * predictably: containers are taken oldest first (then by name), and the
@@ -43,7 +65,7 @@ export function describePlannedUpstream(listener: PlannedListener): string {
 export function planDiscovery(containers: readonly LabelledContainer[]): DiscoveryPlan {
   const ordered = [...containers].sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
   const problems: LabelProblem[] = [];
-  const groups = new Map<string, { name: string; members: string[]; idleMs: number | undefined; idleFrom: string; health: boolean | undefined; healthFrom: string }>();
+  const groups = new Map<string, { name: string; members: string[]; idle: FirstWins<number>; health: FirstWins<boolean> }>();
   const listeners = new Map<number, PlannedListener>();
 
   for (const container of ordered) {
@@ -53,37 +75,12 @@ export function planDiscovery(containers: readonly LabelledContainer[]): Discove
     const { group: name } = declaration;
     let group = groups.get(name);
     if (group === undefined) {
-      group = { name, members: [], idleMs: undefined, idleFrom: '', health: undefined, healthFrom: '' };
+      group = { name, members: [], idle: new FirstWins(LABEL.idle, formatDuration), health: new FirstWins<boolean>(LABEL.health, String) };
       groups.set(name, group);
     }
     group.members.push(container.name);
-
-    if (declaration.idleMs !== undefined) {
-      if (group.idleMs === undefined) {
-        group.idleMs = declaration.idleMs;
-        group.idleFrom = container.name;
-      } else if (group.idleMs !== declaration.idleMs) {
-        problems.push({
-          container: container.name,
-          label: LABEL.idle,
-          group: name,
-          message: `${formatDuration(declaration.idleMs)} disagrees with ${formatDuration(group.idleMs)} on ${group.idleFrom}, which was first; using ${formatDuration(group.idleMs)}`,
-        });
-      }
-    }
-    if (declaration.health !== undefined) {
-      if (group.health === undefined) {
-        group.health = declaration.health;
-        group.healthFrom = container.name;
-      } else if (group.health !== declaration.health) {
-        problems.push({
-          container: container.name,
-          label: LABEL.health,
-          group: name,
-          message: `${declaration.health} disagrees with ${group.health} on ${group.healthFrom}, which was first; using ${group.health}`,
-        });
-      }
-    }
+    group.idle.offer(declaration.idleMs, container.name, name, problems);
+    group.health.offer(declaration.health, container.name, name, problems);
 
     for (const { port, upstream } of declaration.ports) {
       const claimed = listeners.get(port);
@@ -107,7 +104,7 @@ export function planDiscovery(containers: readonly LabelledContainer[]): Discove
 
   const planned = new Map<string, PlannedGroup>();
   for (const group of groups.values()) {
-    planned.set(group.name, { name: group.name, members: group.members, idleMs: group.idleMs, health: group.health });
+    planned.set(group.name, { name: group.name, members: group.members, idleMs: group.idle.value, health: group.health.value });
   }
   return { groups: planned, listeners, problems };
 }

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { containerState, createMember, createNetwork, dockerSuite, eventually, removeTestObjects, uniqueName } from '../support/docker-harness.js';
-import { echoThrough, freePort, openSocket, readAll } from '../support/net.js';
+import { accepting, echoThrough, freePort, openSocket, readAll } from '../support/net.js';
 import { ProxyProcess } from '../support/proxy-process.js';
 import { SocketRelay } from '../support/socket-relay.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** True when something accepts connections on the port. */
-async function accepting(port: number): Promise<boolean> {
-  try {
-    (await openSocket(port)).destroy();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function discoveryProxy(args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ProxyProcess> {
   const socket = join(tmpdir(), `${uniqueName('control')}.sock`);

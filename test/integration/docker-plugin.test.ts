@@ -9,33 +9,18 @@ import type { StatusDocument } from '../../src/control/status-document.js';
 import { createMember, dockerSuite, removeTestObjects, ROOT, uniqueName } from '../support/docker-harness.js';
 import { echoThrough, freePort } from '../support/net.js';
 import { BIN } from '../support/proxy-process.js';
+import { type CommandResult, runCommand } from '../support/run-command.js';
 import { SocketRelay } from '../support/socket-relay.js';
 
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a command to completion from `cwd`, with `env` added to this process's environment. */
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd = tmpdir()): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, PROXYTAINER_LOG: '', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs a command from `cwd` with `env` added, proxytainer logging only what it logs by default. */
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd = tmpdir()): Promise<CommandResult> {
+  return runCommand(command, args, { cwd, env: { PROXYTAINER_LOG: '', NO_COLOR: '1', ...env } });
 }
 
 dockerSuite('docker proxytainer, through the real docker CLI', () => {
   const config = mkdtempSync(join(tmpdir(), 'proxytainer-docker-config-'));
   const env = { DOCKER_CONFIG: config };
-  const docker = (...args: string[]): Promise<Ran> => run('docker', args, env);
+  const docker = (...args: string[]): Promise<CommandResult> => run('docker', args, env);
   const relay = new SocketRelay();
 
   before(async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { containerState, createMember, docker, dockerSuite, eventually, removeTestObjects, ROOT, uniqueName } from '../support/docker-harness.js';
-import { echoThrough, freePort, openSocket } from '../support/net.js';
+import { accepting, echoThrough, freePort } from '../support/net.js';
 import { ProxyProcess } from '../support/proxy-process.js';
 
 const PID_FILE = '/var/run/docker.pid';
@@ -37,14 +37,6 @@ async function restartDockerd(): Promise<void> {
   execFileSync('bash', ['scripts/engine.sh'], { cwd: ROOT, stdio: 'ignore' });
 }
 
-async function accepting(port: number): Promise<boolean> {
-  try {
-    (await openSocket(port)).destroy();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const reason = cannotRestart();
 const skip = reason !== null && (process.env['CI'] ?? '') === '' ? reason : false;

@@ -6,7 +6,7 @@ import { after, before, it } from 'node:test';
 import type { StatusDocument } from '../../src/control/status-document.js';
 import { dockerGroupId } from '../../src/control/control-paths.js';
 import { containerState, createMember, dockerSuite, eventually, removeTestObjects, uniqueName } from '../support/docker-harness.js';
-import { echoThrough, freePort, openSocket, readAll } from '../support/net.js';
+import { accepting, echoThrough, freePort, openSocket, readAll } from '../support/net.js';
 import { ProxyProcess, runCli } from '../support/proxy-process.js';
 
 function labels(group: string, port: number, upstream: number): Record<string, string> {
@@ -37,14 +37,7 @@ dockerSuite('status, wake and sleep', () => {
     await createMember({ group, name: `${group}-bad`, cmd: ['sleep', '600'], labels: { 'proxytainer.group': group, 'proxytainer.idle': 'soon' } });
     const { proxy, socket } = await daemon(group);
     try {
-      await eventually(async () => {
-        try {
-          (await openSocket(port)).destroy();
-          return true;
-        } catch {
-          return false;
-        }
-      }, 2_000, 'the listener');
+      await eventually(() => accepting(port), 2_000, 'the listener');
       await echoThrough(port, Buffer.alloc(1234));
       const table = await runCli(['status', '--control-socket', socket]);
       assert.equal(table.code, 0, table.stderr);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { containerState, createMember, dockerSuite, eventually, removeTestObjects, uniqueName } from '../support/docker-harness.js';
-import { echoThrough, freePort, openSocket, readAll } from '../support/net.js';
+import { accepting, echoThrough, freePort, openSocket, readAll } from '../support/net.js';
 import { ProxyProcess } from '../support/proxy-process.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -15,18 +15,7 @@ async function staticProxy(group: string, extra: readonly string[] = [], server:
 
 /** Waits until the test server accepts connections (it sets up its SIGTERM handler before it listens). */
 async function listening(port: number): Promise<void> {
-  await eventually(
-    async () => {
-      try {
-        (await openSocket(port)).destroy();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    5_000,
-    `the server on port ${port}`,
-  );
+  await eventually(() => accepting(port), 5_000, `the server on port ${port}`);
 }
 
 dockerSuite('static mode: idle and changes made outside', () => {

@@ -47,6 +47,16 @@ export function openSocket(port: number, host = '127.0.0.1'): Promise<Socket> {
   });
 }
 
+/** True when something accepts connections on the port right now. */
+export async function accepting(port: number, host = '127.0.0.1'): Promise<boolean> {
+  try {
+    (await openSocket(port, host)).destroy();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Everything the socket receives until the other side ends or it closes, and whether that was an error. */
 export function readAll(socket: Socket): Promise<{ data: Buffer; error: Error | null }> {
   return new Promise((resolve) => {
