@@ -60,7 +60,9 @@ dockerSuite('when dockerd itself restarts', () => {
     const socket = join(tmpdir(), `${uniqueName('control')}.sock`);
     const proxy = await ProxyProcess.start(['run', '--control-socket', socket, '--idle', '1h'], { ready: false });
     try {
-      await eventually(async () => (await accepting(killedPort)) && (await accepting(survivorPort)), 5_000, 'both listeners');
+      // Waiting on the log, not on a connection: a connection would wake the group.
+      await proxy.waitFor(new RegExp(`\\[${killed}\\] listening on port ${killedPort}`), 10_000);
+      await proxy.waitFor(new RegExp(`\\[${survivor}\\] listening on port ${survivorPort}`), 10_000);
       await killedMember.start();
       await survivorMember.start();
       await proxy.waitFor(new RegExp(`\\[${killed}\\] State change \\(Idle => Running\\)`), 10_000);
