@@ -1,24 +1,32 @@
 /**
  * Cold wake: time from connect to first byte when the group is asleep, next
  * to what `docker start` plus the first successful connect costs by itself
- * (the floor). Runs the two alternately so drift hits both alike.
+ * (the floor). Runs the two alternately, the container stopped in between, so
+ * drift hits both alike. Two members: one with no healthcheck, one with a
+ * healthcheck every 50 ms; for the latter every answer through the proxy must
+ * come after Docker reported the member healthy.
  *
- *   node --import tsx bench/cold-wake.ts [--rounds 15]
+ * Part of `npm run bench`; alone: node --import tsx bench/cold-wake.ts [--rounds 15]
  */
 import { connect } from 'node:net';
-import Docker from 'dockerode';
-import { ProxyProcess } from '../test/support/proxy-process.js';
-import { createMember, removeTestObjects, uniqueName } from '../test/support/docker-harness.js';
+import type Docker from 'dockerode';
+import { createMember, docker, removeTestObjects, uniqueName } from '../test/support/docker-harness.js';
 import { freePort } from '../test/support/net.js';
-import { median } from './stats.js';
+import { startProxytainer } from './contenders.js';
+import { type Spawned, stopAll } from './processes.js';
+import { emptySection, errorText, progress, type SectionResult, verdict } from './report.js';
+import { fixed, median, ratio, samples } from './stats.js';
 
-/** Connects and resolves when the first byte arrives; rejects if the connection fails. */
-function firstByte(port: number): Promise<void> {
+export const COLD_WAKE_TARGET_MS = 30;
+
+/** Connects and resolves with the first chunk and when it arrived (epoch ms); rejects if the connection fails. */
+function firstByte(port: number): Promise<{ text: string; at: number }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1', noDelay: true });
-    socket.once('data', () => {
+    socket.once('data', (chunk: Buffer) => {
+      const at = Date.now();
       socket.destroy();
-      resolve();
+      resolve({ text: chunk.toString(), at });
     });
     socket.once('error', reject);
     socket.once('close', () => {
@@ -47,11 +55,40 @@ async function waitHealthy(container: Docker.Container): Promise<void> {
   }
 }
 
+/** When Docker reported `container` healthy (epoch ms), from its events since `sinceMs`. */
+async function healthyAt(container: Docker.Container, sinceMs: number): Promise<number | null> {
+  const stream = await docker.getEvents({
+    since: Math.floor(sinceMs / 1000),
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { type: ['container'], container: [container.id] },
+  });
+  const text = await new Promise<string>((resolve, reject) => {
+    let data = '';
+    stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
+    stream.on('end', () => {
+      resolve(data);
+    });
+    stream.on('error', reject);
+  });
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const event = JSON.parse(line) as { Action?: string; timeNano?: number };
+    const at = (event.timeNano ?? 0) / 1e6;
+    if (event.Action === 'health_status: healthy' && at >= sinceMs) return at;
+  }
+  return null;
+}
+
 export interface ColdWakeResult {
   readonly variant: string;
-  readonly floorMs: number;
-  readonly proxyMs: number;
-  readonly rounds: number;
+  readonly floor: number[];
+  readonly viaProxy: number[];
+  /** Health variant: rounds whose answer came after Docker's healthy event, and rounds checked. */
+  readonly honoured: { ok: number; of: number } | null;
+}
+
+async function waitIdle(proxy: Spawned, count: number): Promise<void> {
+  await proxy.waitFor(/State change \(Running => Idle\)/, 15_000, count);
 }
 
 export async function measureColdWake(rounds: number, health: boolean): Promise<ColdWakeResult> {
@@ -62,12 +99,12 @@ export async function measureColdWake(rounds: number, health: boolean): Promise<
     server: ['--port', String(upstream), '--host', '127.0.0.1', '--greet'],
     ...(health ? { healthIntervalMs: 50 } : {}),
   });
-  const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, '--idle', '1h'], {
-    env: { PROXYTAINER_LOG: 'info' },
-  });
   const floor: number[] = [];
   const viaProxy: number[] = [];
+  let honoured = health ? { ok: 0, of: 0 } : null;
+  let proxy: Spawned | null = null;
   try {
+    proxy = await startProxytainer('proxytainer', ['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, '--idle', '1h', '--bind', '127.0.0.1']);
     for (let round = 0; round < rounds; round++) {
       // Floor: docker start, (health,) then connect until the server answers.
       let started = performance.now();
@@ -76,30 +113,69 @@ export async function measureColdWake(rounds: number, health: boolean): Promise<
       await firstByteWithRetry(upstream);
       floor.push(performance.now() - started);
       await container.stop({ t: 5 });
-      await proxy.waitFor(/State change \(Running => Idle\)/, 15_000, 2 * round + 1);
+      await waitIdle(proxy, 2 * round + 1);
 
       // Through proxytainer: one connect to the sleeping group.
+      const wallStart = Date.now();
       started = performance.now();
-      await firstByte(port);
+      const answer = await firstByte(port);
       viaProxy.push(performance.now() - started);
+      if (!answer.text.startsWith('hello ')) throw new Error(`unexpected first bytes through the proxy: ${JSON.stringify(answer.text.slice(0, 80))}`);
+      if (honoured !== null) {
+        const healthy = await healthyAt(container, wallStart - 1);
+        // The greeting is written when the upstream accepts, so it can only come after the proxy saw healthy.
+        honoured = { ok: honoured.ok + (healthy !== null && answer.at + 1 >= healthy ? 1 : 0), of: honoured.of + 1 };
+      }
       await container.stop({ t: 5 });
-      await proxy.waitFor(/State change \(Running => Idle\)/, 15_000, 2 * round + 2);
+      await waitIdle(proxy, 2 * round + 2);
     }
   } finally {
-    await proxy.stop();
-    await container.remove({ force: true });
+    await proxy?.stop();
+    await container.remove({ force: true }).catch(() => undefined);
   }
-  return { variant: health ? 'healthcheck every 50ms' : 'no healthcheck', floorMs: median(floor), proxyMs: median(viaProxy), rounds };
+  return { variant: health ? 'healthcheck every 50 ms' : 'no healthcheck', floor, viaProxy, honoured };
+}
+
+export async function measureColdWakes(rounds: number): Promise<SectionResult> {
+  const result = emptySection();
+  for (const health of [false, true]) {
+    try {
+      const r = await measureColdWake(rounds, health);
+      const floor = median(r.floor);
+      const pt = median(r.viaProxy);
+      const overhead = pt - floor;
+      progress('cold wake', `${r.variant}: floor ${samples(r.floor)} ms; proxytainer ${samples(r.viaProxy)} ms`);
+      const honouredOk = r.honoured === null || r.honoured.ok === r.honoured.of;
+      const detail = [`${overhead >= 0 ? '+' : ''}${fixed(overhead)} ms`, ...(r.honoured === null ? [] : [`health honoured ${r.honoured.ok}/${r.honoured.of}`])].join('; ');
+      result.rows.push({
+        measure: `cold wake, ${r.variant}: connect → first byte (ms; direct = docker start + first connect)`,
+        values: { direct: fixed(floor), proxytainer: fixed(pt) },
+        ratio: ratio(pt, floor),
+        target: `≤ floor + ${COLD_WAKE_TARGET_MS} ms${r.honoured === null ? '' : ', after healthy'}`,
+        met: verdict(overhead <= COLD_WAKE_TARGET_MS && honouredOk, detail),
+      });
+    } catch (error) {
+      result.problems.push(`cold wake (${health ? 'healthcheck' : 'no healthcheck'}): ${errorText(error)}`);
+    }
+  }
+  result.notes.push(`cold wake: median of ${rounds} rounds, each a floor run then a proxied run, the member stopped before each.`);
+  return result;
 }
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
   const at = process.argv.indexOf('--rounds');
   const rounds = at > 0 ? Number(process.argv[at + 1]) : 15;
-  await removeTestObjects();
-  for (const health of [false, true]) {
-    const r = await measureColdWake(rounds, health);
-    console.log(
-      `${r.variant.padEnd(24)} floor (docker start + first connect) ${r.floorMs.toFixed(1)} ms   proxytainer ${r.proxyMs.toFixed(1)} ms   overhead ${(r.proxyMs - r.floorMs).toFixed(1)} ms   (median of ${r.rounds})`,
-    );
+  try {
+    for (const health of [false, true]) {
+      const r = await measureColdWake(rounds, health);
+      const [floor, pt] = [median(r.floor), median(r.viaProxy)];
+      console.log(
+        `${r.variant.padEnd(24)} floor (docker start + first connect) ${fixed(floor)} ms   proxytainer ${fixed(pt)} ms   overhead ${fixed(pt - floor)} ms` +
+          `${r.honoured === null ? '' : `   health honoured ${r.honoured.ok}/${r.honoured.of}`}   (median of ${rounds})`,
+      );
+    }
+  } finally {
+    await stopAll();
+    await removeTestObjects();
   }
 }
