@@ -99,7 +99,7 @@ export class Group {
 
   constructor(
     readonly name: string,
-    private settings: GroupSettings,
+    private currentSettings: GroupSettings,
     private readonly deps: GroupDeps,
   ) {
     this.logger = deps.logger.child(name);
@@ -108,6 +108,10 @@ export class Group {
 
   get state(): GroupStateName {
     return this.machine.name;
+  }
+
+  get settings(): GroupSettings {
+    return this.currentSettings;
   }
 
   /** Follows the runtime's changes and reads the members once, so a group already up starts Running. */
@@ -120,7 +124,7 @@ export class Group {
 
   /** Settings can change while the group lives (labels in discovery mode); they apply from the next use. */
   updateSettings(settings: GroupSettings): void {
-    this.settings = settings;
+    this.currentSettings = settings;
     if (this.machine.name === 'Running') this.scheduleIdleCheck();
   }
 
@@ -228,7 +232,7 @@ export class Group {
     return {
       name: this.name,
       state: this.machine.name,
-      settings: this.settings,
+      settings: this.currentSettings,
       members: this.members,
       held: this.waiters.size,
       connecting: this.connecting,
@@ -236,7 +240,7 @@ export class Group {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       msSinceActivity: this.active ? msSinceActivity : null,
-      msUntilSleep: this.machine.name === 'Running' ? Math.max(0, this.settings.idleMs - msSinceActivity) : null,
+      msUntilSleep: this.machine.name === 'Running' ? Math.max(0, this.currentSettings.idleMs - msSinceActivity) : null,
     };
   }
 
@@ -295,8 +299,8 @@ export class Group {
         this.rejectWaiters(effect.reason);
         return;
       case 'armStartTimer': {
-        const after = formatDuration(this.settings.startTimeoutMs);
-        this.startTimer = this.deps.clock.setTimer(this.settings.startTimeoutMs, () => {
+        const after = formatDuration(this.currentSettings.startTimeoutMs);
+        this.startTimer = this.deps.clock.setTimer(this.currentSettings.startTimeoutMs, () => {
           this.startTimer = null;
           this.dispatch({ type: 'startTimedOut', after });
         });
@@ -332,7 +336,7 @@ export class Group {
 
   private scheduleIdleCheck(): void {
     this.idleTimer?.cancel();
-    const due = this.lastActivity + this.settings.idleMs - this.deps.clock.now();
+    const due = this.lastActivity + this.currentSettings.idleMs - this.deps.clock.now();
     this.idleTimer = this.deps.clock.setTimer(due, () => {
       this.idleTimer = null;
       this.idleCheck();
@@ -341,13 +345,13 @@ export class Group {
 
   private idleCheck(): void {
     if (this.machine.name !== 'Running') return;
-    const busy = this.connecting > 0 || (this.settings.connectionsKeepAwake && this.cuts.size > 0);
+    const busy = this.connecting > 0 || (this.currentSettings.connectionsKeepAwake && this.cuts.size > 0);
     if (busy) this.touch();
-    if (busy || this.deps.clock.now() - this.lastActivity < this.settings.idleMs) {
+    if (busy || this.deps.clock.now() - this.lastActivity < this.currentSettings.idleMs) {
       this.scheduleIdleCheck();
       return;
     }
-    this.dispatch({ type: 'idleElapsed', reason: `no traffic for ${formatDuration(this.settings.idleMs)}` });
+    this.dispatch({ type: 'idleElapsed', reason: `no traffic for ${formatDuration(this.currentSettings.idleMs)}` });
   }
 
   /** Re-reads the members; coalesced, so a burst of runtime events costs one reading. */
@@ -359,7 +363,7 @@ export class Group {
       try {
         const members = await this.readMembers();
         this.logger.trace(`read ${members.length} member(s) after ${reason}`);
-        this.dispatch({ type: 'observed', readiness: assessReadiness(members, this.settings) });
+        this.dispatch({ type: 'observed', readiness: assessReadiness(members, this.currentSettings) });
       } catch (error) {
         if (!this.closed) this.logger.warn(`cannot read the group's members through ${this.deps.runtime.endpoint}: ${describeError(error)}`);
       }
@@ -402,7 +406,7 @@ export class Group {
       });
       return;
     }
-    this.dispatch({ type: 'launched', readiness: assessReadiness(after, this.settings) });
+    this.dispatch({ type: 'launched', readiness: assessReadiness(after, this.currentSettings) });
   }
 
   private async halt(): Promise<void> {
@@ -412,7 +416,7 @@ export class Group {
       const members = await this.readMembers();
       const awake = members.filter((m) => m.state === 'running' || m.state === 'restarting' || m.state === 'paused');
       this.logger.debug(`stopping ${awake.map((m) => m.name).join(', ') || 'nothing (every member already stopped)'}`);
-      const options = { timeoutSeconds: this.settings.stopTimeoutSeconds };
+      const options = { timeoutSeconds: this.currentSettings.stopTimeoutSeconds };
       const results = await Promise.allSettled(awake.map((m) => runtime.stop(m, options, this.lifetime.signal)));
       const failures = results.flatMap((result, i) => (result.status === 'rejected' ? [`${awake[i]?.name ?? '?'}: ${describeError(result.reason)}`] : []));
       if (failures.length > 0) error = `could not stop ${failures.join('; ')}`;

@@ -6,7 +6,7 @@ import type { Group } from './group.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { Logger } from './logger.js';
 import { splice } from './splice.js';
-import { connectWithRetry } from './upstream.js';
+import { connectWithRetry, type UpstreamConnection } from './upstream.js';
 
 /** Where a listener forwards to, found afresh at every wake. */
 export interface UpstreamSource {
@@ -73,6 +73,7 @@ export class Listener {
   /** The upstream as resolved for the current wake; forgotten when the group leaves Running. */
   private resolved: Promise<HostPort> | null = null;
   private upstreamProven = false;
+  private boundPort: number;
   private pilot: Promise<void> | null = null;
   private refused = 0;
   private lastRefusalLog = -Infinity;
@@ -85,6 +86,7 @@ export class Listener {
   ) {
     this.logger = deps.logger.child(group.name);
     this.upstream = spec.upstream;
+    this.boundPort = spec.port;
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.accept(socket);
     });
@@ -93,9 +95,9 @@ export class Listener {
     });
   }
 
+  /** The port listened on (the one asked for, or the one the system chose for port 0). */
   get port(): number {
-    const address = this.server.address();
-    return typeof address === 'object' && address !== null ? address.port : this.spec.port;
+    return this.boundPort;
   }
 
   get connections(): number {
@@ -127,6 +129,8 @@ export class Listener {
       this.server.once('error', onError);
       this.server.listen({ port: this.spec.port, host: this.spec.bind }, () => {
         this.server.off('error', onError);
+        const address = this.server.address();
+        if (typeof address === 'object' && address !== null) this.boundPort = address.port;
         resolve();
       });
     });
@@ -174,8 +178,7 @@ export class Listener {
 
   private async serve(client: Socket): Promise<void> {
     const { clock, holdLimit } = this.deps;
-    const peer = peerOf(client);
-    const deadline = clock.now() + this.group.snapshot().settings.startTimeoutMs;
+    const deadline = clock.now() + this.group.settings.startTimeoutMs;
     const tracker = this.group.track();
     const gone = new AbortController();
     const onGone = (): void => {
@@ -188,6 +191,7 @@ export class Listener {
           this.refuse(client);
           return;
         }
+        const peer = peerOf(client);
         this.logger.debug(`holding connection from ${peer} while the group is ${this.group.state}`);
         try {
           await this.group.acquire(`connection from ${peer} on port ${this.port}`, gone.signal);
@@ -201,10 +205,10 @@ export class Listener {
         upstream.socket.destroy();
         return;
       }
-      this.logger.debug(`forwarding ${peer} to ${formatHostPort(upstream.target)}`);
-      splice(client, upstream.socket, tracker);
+      if (this.logger.enabled('debug')) this.logger.debug(`forwarding ${peerOf(client)} to ${formatHostPort(upstream.target)}`);
+      splice(client, upstream, tracker);
     } catch (error) {
-      if (!gone.signal.aborted) this.logger.debug(`closing connection from ${peer}: ${describeError(error)}`);
+      if (!gone.signal.aborted && this.logger.enabled('debug')) this.logger.debug(`closing connection from ${peerOf(client)}: ${describeError(error)}`);
       client.destroy();
     } finally {
       client.off('close', onGone);
@@ -225,7 +229,7 @@ export class Listener {
   }
 
   /** The first connect after a wake retries with backoff; later ones wait for it, then connect directly. */
-  private async connectUpstream(deadline: number, signal: AbortSignal): Promise<{ socket: Socket; target: HostPort }> {
+  private async connectUpstream(deadline: number, signal: AbortSignal): Promise<UpstreamConnection & { target: HostPort }> {
     const options = { deadline, clock: this.deps.clock, signal };
     while (!this.upstreamProven && this.pilot !== null) {
       await abortable(this.pilot, signal);
@@ -234,13 +238,13 @@ export class Listener {
     if (this.isSelf(target)) {
       throw new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`);
     }
-    if (this.upstreamProven) return { socket: await connectWithRetry(target, options), target };
+    if (this.upstreamProven) return { ...(await connectWithRetry(target, options)), target };
     let done = (): void => undefined;
     this.pilot = new Promise<void>((resolve) => (done = resolve));
     try {
-      const socket = await connectWithRetry(target, options);
+      const connection = await connectWithRetry(target, options);
       this.upstreamProven = this.group.state === 'Running';
-      return { socket, target };
+      return { ...connection, target };
     } catch (error) {
       if (!signal.aborted) this.logger.warn(describeError(error));
       throw error;

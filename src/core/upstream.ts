@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { type Clock, sleep } from './clock.js';
 import { formatHostPort, type HostPort } from './address.js';
 import { describeError } from './errors.js';
+import { UpstreamReader } from './upstream-reader.js';
 
 /** The upstream never accepted a connection before the deadline. */
 export class UpstreamUnreachableError extends Error {
@@ -20,13 +21,20 @@ export const FIRST_RETRY_MS = 10;
 export const MAX_RETRY_MS = 500;
 const MAX_ATTEMPT_MS = 5000;
 
+/** A connected upstream socket, and the reader its bytes arrive through. */
+export interface UpstreamConnection {
+  readonly socket: Socket;
+  readonly reader: UpstreamReader;
+}
+
 /**
  * Opens one TCP connection. The host name is resolved at every call, so a
  * container that got a new address since the last attempt is found.
  */
-export function connectOnce(target: HostPort, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
+export function connectOnce(target: HostPort, timeoutMs: number, signal: AbortSignal): Promise<UpstreamConnection> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    const reader = new UpstreamReader();
+    const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
     const timer = setTimeout(() => {
       fail(new Error(`connect to ${formatHostPort(target)} timed out after ${timeoutMs}ms`));
     }, timeoutMs);
@@ -46,7 +54,7 @@ export function connectOnce(target: HostPort, timeoutMs: number, signal: AbortSi
     }
     function succeed(): void {
       settle();
-      resolve(socket);
+      resolve({ socket, reader });
     }
     socket.once('error', fail);
     socket.once('connect', succeed);
@@ -62,7 +70,7 @@ export function connectOnce(target: HostPort, timeoutMs: number, signal: AbortSi
 export async function connectWithRetry(
   target: HostPort,
   options: { readonly deadline: number; readonly clock: Clock; readonly signal: AbortSignal },
-): Promise<Socket> {
+): Promise<UpstreamConnection> {
   const { clock, signal, deadline } = options;
   const started = clock.now();
   let delay = FIRST_RETRY_MS;

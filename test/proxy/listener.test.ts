@@ -48,6 +48,86 @@ describe('Listener on loopback sockets', () => {
     assert.equal(sha256(result), sha256(data));
   });
 
+  it('a slow client gets every byte of a fast upstream intact', async () => {
+    const data = payload(8 * 1024 * 1024, 3);
+    const source = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on('error', () => undefined);
+      socket.end(data);
+    });
+    await new Promise<void>((resolve) => {
+      source.listen(0, '127.0.0.1', resolve);
+    });
+    cleanups.push(() => closeServer(source));
+    const address = source.address();
+    const { port } = await setup({ upstreamPort: typeof address === 'object' && address !== null ? address.port : 0 });
+    const socket = await openSocket(port);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      socket.pause();
+      setTimeout(() => socket.resume(), 1); // a client that reads slowly
+    });
+    await new Promise((resolve) => socket.once('end', resolve));
+    socket.destroy();
+    const received = Buffer.concat(chunks);
+    assert.equal(received.length, data.length);
+    assert.equal(sha256(received), sha256(data));
+  });
+
+  it('a client that stops reading gets all 24 MiB intact once it reads again (backpressure through the upstream reader)', async () => {
+    const data = payload(24 * 1024 * 1024, 5);
+    const source = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on('error', () => undefined);
+      let offset = 0;
+      const more = (): void => {
+        while (offset < data.length) {
+          const ok = socket.write(data.subarray(offset, offset + 4096));
+          offset += 4096;
+          if (!ok) {
+            socket.once('drain', more);
+            return;
+          }
+        }
+        socket.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => {
+      source.listen(0, '127.0.0.1', resolve);
+    });
+    cleanups.push(() => closeServer(source));
+    const address = source.address();
+    const { port } = await setup({ upstreamPort: typeof address === 'object' && address !== null ? address.port : 0 });
+    const socket = await openSocket(port);
+    socket.pause(); // a client that stops reading, so the proxy's writes to it back up
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const result = readAll(socket);
+    socket.resume();
+    const received = (await result).data;
+    socket.destroy();
+    assert.equal(received.length, data.length);
+    assert.equal(sha256(received), sha256(data));
+  });
+
+  it('a server that speaks first is heard: bytes the upstream sends before the splice are kept', async () => {
+    const greeter = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.write('220 hello\r\n');
+      socket.on('data', (chunk: Buffer) => socket.end(chunk));
+    });
+    await new Promise<void>((resolve) => {
+      greeter.listen(0, '127.0.0.1', resolve);
+    });
+    cleanups.push(() => closeServer(greeter));
+    const address = greeter.address();
+    const { port } = await setup({ upstreamPort: typeof address === 'object' && address !== null ? address.port : 0 });
+    const socket = await openSocket(port);
+    const result = readAll(socket);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.end('QUIT\r\n');
+    assert.equal((await result).data.toString(), '220 hello\r\nQUIT\r\n');
+  });
+
   it('retries an upstream that is running but not listening yet, then forwards', async () => {
     const upstreamPort = await freePort();
     const { port } = await setup({ upstreamPort });
