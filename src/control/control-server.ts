@@ -88,7 +88,9 @@ export class ControlServer {
       throw new UserError(`control socket ${path} is in use by another running proxytainer; give this one another --control-socket`);
     }
     rmSync(path, { force: true });
-    const server = createServer((request, response) => {
+    // Node checks request timeouts every 30 s by default; on a local, owner-only socket every 10 minutes will do,
+    // so an idle proxy does not wake up for it.
+    const server = createServer({ connectionsCheckingInterval: 600_000 }, (request, response) => {
       handle(api, request, response).catch((error: unknown) => {
         logger.error(`control request failed: ${describeError(error)}`);
       });
