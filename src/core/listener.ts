@@ -5,6 +5,7 @@ import { describeError, errorCode, UserError } from './errors.js';
 import type { Group } from './group.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { Logger } from './logger.js';
+import { Semaphore } from './semaphore.js';
 import { splice } from './splice.js';
 import { connectWithRetry, type UpstreamConnection } from './upstream.js';
 
@@ -34,6 +35,20 @@ export interface ListenerDeps {
 }
 
 const REFUSAL_LOG_INTERVAL_MS = 5000;
+/**
+ * The kernel's queue of connections not yet accepted. Node's default is 511;
+ * a burst against a sleeping group (thousands in a second) overflows that, and
+ * each overflowed client waits a second for its SYN to be retried. The kernel
+ * caps it at net.core.somaxconn (4096 on current kernels).
+ */
+const LISTEN_BACKLOG = 4096;
+/**
+ * Upstream connects in flight at once. When a wake releases thousands of held
+ * connections together, connecting them all at once would overflow the
+ * upstream's own accept queue (often 128 to 511) and cost each overflowed
+ * connect a one-second SYN retry.
+ */
+const UPSTREAM_CONNECTS_IN_FLIGHT = 128;
 
 function peerOf(socket: Socket): string {
   const { remoteAddress, remotePort } = socket;
@@ -75,6 +90,7 @@ export class Listener {
   private upstreamProven = false;
   private boundPort: number;
   private pilot: Promise<void> | null = null;
+  private readonly connectSlots = new Semaphore(UPSTREAM_CONNECTS_IN_FLIGHT);
   private refused = 0;
   private lastRefusalLog = -Infinity;
   private readonly stopWatchingGroup: () => void;
@@ -127,7 +143,7 @@ export class Listener {
         reject(listenError(error, this.spec));
       };
       this.server.once('error', onError);
-      this.server.listen({ port: this.spec.port, host: this.spec.bind }, () => {
+      this.server.listen({ port: this.spec.port, host: this.spec.bind, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         const address = this.server.address();
         if (typeof address === 'object' && address !== null) this.boundPort = address.port;
@@ -238,11 +254,11 @@ export class Listener {
     if (this.isSelf(target)) {
       throw new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`);
     }
-    if (this.upstreamProven) return { ...(await connectWithRetry(target, options)), target };
+    if (this.upstreamProven) return { ...(await this.connect(target, options)), target };
     let done = (): void => undefined;
     this.pilot = new Promise<void>((resolve) => (done = resolve));
     try {
-      const connection = await connectWithRetry(target, options);
+      const connection = await this.connect(target, options);
       this.upstreamProven = this.group.state === 'Running';
       return { ...connection, target };
     } catch (error) {
@@ -251,6 +267,15 @@ export class Listener {
     } finally {
       this.pilot = null;
       done();
+    }
+  }
+
+  private async connect(target: HostPort, options: Parameters<typeof connectWithRetry>[1]): Promise<UpstreamConnection> {
+    const release = await this.connectSlots.acquire(options.signal);
+    try {
+      return await connectWithRetry(target, options);
+    } finally {
+      release();
     }
   }
 

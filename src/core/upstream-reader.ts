@@ -8,7 +8,7 @@ export interface Delivery {
   readonly released: boolean;
 }
 
-export const MIN_READ = 4 * 1024;
+export const MIN_READ = 1024;
 export const MAX_READ = 1024 * 1024;
 /** Reads stay at most this big while the other side does not keep up, so a slow client pins little memory. */
 export const SLOW_READ = 64 * 1024;

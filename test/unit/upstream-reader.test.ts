@@ -12,7 +12,7 @@ describe('the upstream read buffer', () => {
     const max = Buffer.alloc(MAX_READ);
     assert.equal(nextReadBuffer(max, MAX_READ, true), max);
   });
-  it('halves while reads use less than a quarter of it, down to 4 KiB', () => {
+  it('halves while reads use less than a quarter of it, down to 1 KiB', () => {
     assert.equal(nextReadBuffer(Buffer.alloc(64 * 1024), 100, true).length, 32 * 1024);
     const min = Buffer.alloc(MIN_READ);
     assert.equal(nextReadBuffer(min, 1, true), min);
