@@ -60,4 +60,4 @@ COPY --from=build /src/dist ./dist
 # finish for --shutdown-grace, exits 0) and starts no child processes, so it
 # runs as PID 1 without an init. No HEALTHCHECK: the port to probe is one of
 # the arguments, and a proxy that cannot listen exits (status 1) on its own.
-ENTRYPOINT ["node", "/app/dist/cli/entry.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/cli/entry.js"]

@@ -46,7 +46,7 @@ export function withFileLimit(command: string, args: readonly string[]): [string
 
 /** Starts proxytainer (static mode) and waits until it listens. */
 export async function startProxytainer(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Spawned> {
-  const [command, argv] = withFileLimit(process.execPath, [PROXYTAINER_BIN, ...args]);
+  const [command, argv] = withFileLimit(PROXYTAINER_BIN, [...args]);
   const proxy = new Spawned(name, command, argv, { cwd: ROOT, env: { PROXYTAINER_LOG: 'info', NO_COLOR: '1', ...env } });
   try {
     await proxy.waitFor(/listening on /, 15_000);

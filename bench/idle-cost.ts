@@ -41,7 +41,7 @@ type Discovery = { available: true } | { available: false; why: string } | { bro
 /** Whether `proxytainer run` without --port/--host runs (discovery mode) or refuses (not there yet). */
 async function probeDiscovery(relay: CountingDockerRelay): Promise<Discovery> {
   // Scoped to a group no container has, so the probe touches nothing.
-  const probe = new Spawned('proxytainer run (probe)', process.execPath, [PROXYTAINER_BIN, 'run', '--group', uniqueName('bench-probe')], {
+  const probe = new Spawned('proxytainer run (probe)', PROXYTAINER_BIN, ['run', '--group', uniqueName('bench-probe')], {
     cwd: ROOT,
     env: { DOCKER_HOST: relay.url, PROXYTAINER_LOG: 'info', NO_COLOR: '1' },
   });

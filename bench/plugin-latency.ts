@@ -31,7 +31,7 @@ export function measurePluginLatency(rounds: number): PluginLatency[] {
   const config = mkdtempSync(join(tmpdir(), 'proxytainer-bench-config-'));
   const env = { DOCKER_CONFIG: config };
   try {
-    time(process.execPath, [join(ROOT, 'bin', 'proxytainer'), 'plugin', 'install'], env);
+    time(join(ROOT, 'bin', 'proxytainer'), ['plugin', 'install'], env);
     const samples: Record<string, number[]> = { metadata: [], node: [], pluginHelp: [], dockerHelp: [] };
     for (let round = 0; round < rounds; round++) {
       samples['node']?.push(time(process.execPath, ['-e', ''], env));

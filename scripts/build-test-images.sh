@@ -22,7 +22,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/bin "$root"/usr/bin "$root"/srv "$root"/tmp "$root"/etc
 chmod 1777 "$root"/tmp
 cp /bin/busybox "$root"/bin/busybox
-for applet in sh cat echo ls nc sleep test touch wget httpd kill ps; do ln -s busybox "$root/bin/$applet"; done
+for applet in sh cat echo ls nc sleep test touch wget httpd kill ps readlink dirname env; do ln -s busybox "$root/bin/$applet"; done
 cp "$node_bin" "$root"/usr/bin/node
 for lib in $(ldd "$node_bin" | grep -o '/[^ ]*'); do
   mkdir -p "$root$(dirname "$lib")"

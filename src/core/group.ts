@@ -59,6 +59,64 @@ export interface GroupSnapshot {
   readonly msUntilSleep: number | null;
 }
 
+/** A group's connections and activity, shared with each connection's tracker. */
+class Traffic {
+  connecting = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  lastActivity: number;
+  /** Whether anything happened since the group was created, for status (the idle clock starts at creation regardless). */
+  active = false;
+  /** How to close each open connection when the group stops. */
+  readonly cuts = new Set<() => void>();
+
+  constructor(private readonly clock: Clock) {
+    this.lastActivity = clock.now();
+  }
+
+  touch(): void {
+    this.lastActivity = this.clock.now();
+    this.active = true;
+  }
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 2;
+
+/** One connection's accounting: a plain object with its methods on the prototype, as there may be ten thousand. */
+class Tracker implements ConnectionTracker {
+  private phase = CONNECTING;
+  private cut: (() => void) | null = null;
+
+  constructor(private readonly traffic: Traffic) {
+    traffic.connecting++;
+    traffic.touch();
+  }
+
+  established(cut: () => void): void {
+    if (this.phase !== CONNECTING) return;
+    this.phase = OPEN;
+    this.traffic.connecting--;
+    this.cut = cut;
+    this.traffic.cuts.add(cut);
+    this.traffic.touch();
+  }
+
+  transferred(direction: 'in' | 'out', bytes: number): void {
+    if (direction === 'in') this.traffic.bytesIn += bytes;
+    else this.traffic.bytesOut += bytes;
+    this.traffic.touch();
+  }
+
+  closed(): void {
+    if (this.phase === CONNECTING) this.traffic.connecting--;
+    if (this.cut !== null) this.traffic.cuts.delete(this.cut);
+    if (this.phase !== CLOSED) this.traffic.touch();
+    this.phase = CLOSED;
+  }
+}
+
 /** What a wake whose start calls have returned is still waiting for. */
 function pendingDetail(state: MachineState): string | null {
   return state.name === 'Starting' && state.launched && state.last?.kind === 'pending' ? state.last.detail : null;
@@ -77,17 +135,11 @@ interface Waiter {
 export class Group {
   private machine: MachineState = INITIAL_STATE;
   private readonly waiters = new Set<Waiter>();
-  private readonly cuts = new Set<() => void>();
   private readonly stateListeners = new Set<(state: GroupStateName) => void>();
   private readonly progressListeners = new Set<(state: GroupStateName, detail: string) => void>();
   private readonly lifetime = new AbortController();
   private readonly logger: Logger;
-  private connecting = 0;
-  private bytesIn = 0;
-  private bytesOut = 0;
-  private lastActivity: number;
-  /** Whether anything happened since the group was created, for status (the idle clock starts at creation regardless). */
-  private active = false;
+  private readonly traffic: Traffic;
   private members: readonly Member[] | null = null;
   private startTimer: Timer | null = null;
   private idleTimer: Timer | null = null;
@@ -103,7 +155,7 @@ export class Group {
     private readonly deps: GroupDeps,
   ) {
     this.logger = deps.logger.child(name);
-    this.lastActivity = deps.clock.now();
+    this.traffic = new Traffic(deps.clock);
   }
 
   get state(): GroupStateName {
@@ -149,31 +201,46 @@ export class Group {
    * WakeError when the wake fails, or with the signal's reason when aborted.
    */
   acquire(reason: string, signal?: AbortSignal): Promise<void> {
-    if (this.closed) return Promise.reject(new WakeError('proxytainer is shutting down'));
-    if (this.machine.name === 'Running') return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason as Error);
-        return;
-      }
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const held = this.hold(reason);
+    if (signal !== undefined) {
       const onAbort = (): void => {
-        this.waiters.delete(waiter);
-        reject(signal?.reason as Error);
+        held.cancel(signal.reason as Error);
       };
-      const waiter: Waiter = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void held.promise.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
         },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
+        () => {
+          signal.removeEventListener('abort', onAbort);
         },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-      this.dispatch({ type: 'wake', reason });
+      );
+    }
+    return held.promise;
+  }
+
+  /**
+   * Like acquire, with a cancel function instead of an AbortSignal: a held
+   * connection costs a closure, not an AbortController (about 1 KB each,
+   * which adds up when ten thousand connections wait for one wake).
+   */
+  hold(reason: string): { readonly promise: Promise<void>; readonly cancel: (error: Error) => void } {
+    if (this.closed) return { promise: Promise.reject(new WakeError('proxytainer is shutting down')), cancel: () => undefined };
+    if (this.machine.name === 'Running') return { promise: Promise.resolve(), cancel: () => undefined };
+    let waiter: Waiter | undefined;
+    const promise = new Promise<void>((resolve, reject) => {
+      waiter = { resolve, reject };
     });
+    const held = waiter as Waiter;
+    this.waiters.add(held);
+    this.dispatch({ type: 'wake', reason });
+    return {
+      promise,
+      cancel: (error) => {
+        if (this.waiters.delete(held)) held.reject(error);
+      },
+    };
   }
 
   /** Puts the group to sleep now, as an idle stop would; resolves when it is Idle, with what failed to stop, if anything. */
@@ -193,53 +260,29 @@ export class Group {
 
   /** Counts as activity: the idle clock starts again. */
   touch(): void {
-    this.lastActivity = this.deps.clock.now();
-    this.active = true;
+    this.traffic.touch();
   }
 
   /** Registers a new client connection; it counts as activity and keeps the group from stopping until it is spliced or gone. */
   track(): ConnectionTracker {
-    this.connecting++;
-    this.touch();
-    let phase: 'connecting' | 'open' | 'closed' = 'connecting';
-    let cut: (() => void) | null = null;
-    return {
-      established: (cutConnection) => {
-        if (phase !== 'connecting') return;
-        phase = 'open';
-        this.connecting--;
-        cut = cutConnection;
-        this.cuts.add(cutConnection);
-        this.touch();
-      },
-      transferred: (direction, bytes) => {
-        if (direction === 'in') this.bytesIn += bytes;
-        else this.bytesOut += bytes;
-        this.lastActivity = this.deps.clock.now();
-      },
-      closed: () => {
-        if (phase === 'connecting') this.connecting--;
-        if (cut !== null) this.cuts.delete(cut);
-        if (phase !== 'closed') this.touch();
-        phase = 'closed';
-      },
-    };
+    return new Tracker(this.traffic);
   }
 
   snapshot(): GroupSnapshot {
     const now = this.deps.clock.now();
-    const msSinceActivity = now - this.lastActivity;
+    const { traffic } = this;
+    const msSinceActivity = now - traffic.lastActivity;
     return {
       name: this.name,
       state: this.machine.name,
       settings: this.currentSettings,
       members: this.members,
       held: this.waiters.size,
-      connecting: this.connecting,
-      open: this.cuts.size,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      msSinceActivity: this.active ? msSinceActivity : null,
+      connecting: traffic.connecting,
+      open: traffic.cuts.size,
+      bytesIn: traffic.bytesIn,
+      bytesOut: traffic.bytesOut,
+      msSinceActivity: traffic.active ? msSinceActivity : null,
       msUntilSleep: this.machine.name === 'Running' ? Math.max(0, this.currentSettings.idleMs - msSinceActivity) : null,
     };
   }
@@ -318,8 +361,8 @@ export class Group {
         this.idleTimer = null;
         return;
       case 'cutConnections': {
-        const cuts = [...this.cuts];
-        this.cuts.clear();
+        const cuts = [...this.traffic.cuts];
+        this.traffic.cuts.clear();
         if (cuts.length > 0) this.logger.info(`closing ${cuts.length} open connection(s): ${effect.reason}`);
         for (const cut of cuts) cut();
         return;
@@ -336,7 +379,7 @@ export class Group {
 
   private scheduleIdleCheck(): void {
     this.idleTimer?.cancel();
-    const due = this.lastActivity + this.currentSettings.idleMs - this.deps.clock.now();
+    const due = this.traffic.lastActivity + this.currentSettings.idleMs - this.deps.clock.now();
     this.idleTimer = this.deps.clock.setTimer(due, () => {
       this.idleTimer = null;
       this.idleCheck();
@@ -345,9 +388,10 @@ export class Group {
 
   private idleCheck(): void {
     if (this.machine.name !== 'Running') return;
-    const busy = this.connecting > 0 || (this.currentSettings.connectionsKeepAwake && this.cuts.size > 0);
-    if (busy) this.touch();
-    if (busy || this.deps.clock.now() - this.lastActivity < this.currentSettings.idleMs) {
+    const { traffic } = this;
+    const busy = traffic.connecting > 0 || (this.currentSettings.connectionsKeepAwake && traffic.cuts.size > 0);
+    if (busy) traffic.touch();
+    if (busy || this.deps.clock.now() - traffic.lastActivity < this.currentSettings.idleMs) {
       this.scheduleIdleCheck();
       return;
     }

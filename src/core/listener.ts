@@ -57,6 +57,19 @@ function peerOf(socket: Socket): string {
   return formatHostPort({ host: remoteAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'), port: remotePort });
 }
 
+/** Read through a function, so the check is made again after every await. */
+function isGone(socket: Socket): boolean {
+  return socket.destroyed;
+}
+
+/** The client closed its connection while it waited. */
+class ClientGoneError extends Error {
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientGoneError';
+  }
+}
+
 /** Turns a listen error into one the user can act on. */
 function listenError(error: unknown, spec: ListenerSpec): Error {
   const where = spec.bind === undefined ? `port ${spec.port}` : formatHostPort({ host: spec.bind, port: spec.port });
@@ -196,38 +209,49 @@ export class Listener {
     const { clock, holdLimit } = this.deps;
     const deadline = clock.now() + this.group.settings.startTimeoutMs;
     const tracker = this.group.track();
-    const gone = new AbortController();
-    const onGone = (): void => {
-      gone.abort(new Error('the client closed the connection'));
-    };
-    client.once('close', onGone);
     try {
       if (this.group.state !== 'Running') {
         if (!holdLimit.take()) {
           this.refuse(client);
           return;
         }
-        const peer = peerOf(client);
-        this.logger.debug(`holding connection from ${peer} while the group is ${this.group.state}`);
+        if (this.logger.enabled('debug')) this.logger.debug(`holding connection from ${peerOf(client)} while the group is ${this.group.state}`);
+        // The reason is read only by the wake this connection starts; others wait for one under way.
+        const held = this.group.hold(this.group.state === 'Idle' ? `connection from ${peerOf(client)} on port ${this.port}` : 'connection');
+        const leave = (): void => {
+          held.cancel(new ClientGoneError());
+        };
+        client.once('close', leave);
         try {
-          await this.group.acquire(`connection from ${peer} on port ${this.port}`, gone.signal);
+          await held.promise;
         } finally {
           holdLimit.release();
+          client.off('close', leave);
         }
       }
-      const upstream = await this.connectUpstream(deadline, gone.signal);
-      client.off('close', onGone);
-      if (client.destroyed) {
+      if (isGone(client)) return;
+      // An AbortController only from here on: while held, a connection costs as little as it can.
+      const gone = new AbortController();
+      const onGone = (): void => {
+        gone.abort(new ClientGoneError());
+      };
+      client.once('close', onGone);
+      let upstream: UpstreamConnection & { target: HostPort };
+      try {
+        upstream = await this.connectUpstream(deadline, gone.signal);
+      } finally {
+        client.off('close', onGone);
+      }
+      if (isGone(client)) {
         upstream.socket.destroy();
         return;
       }
       if (this.logger.enabled('debug')) this.logger.debug(`forwarding ${peerOf(client)} to ${formatHostPort(upstream.target)}`);
       splice(client, upstream, tracker);
     } catch (error) {
-      if (!gone.signal.aborted && this.logger.enabled('debug')) this.logger.debug(`closing connection from ${peerOf(client)}: ${describeError(error)}`);
+      if (!(error instanceof ClientGoneError) && this.logger.enabled('debug')) this.logger.debug(`closing connection from ${peerOf(client)}: ${describeError(error)}`);
       client.destroy();
     } finally {
-      client.off('close', onGone);
       if (client.destroyed) tracker.closed();
     }
   }

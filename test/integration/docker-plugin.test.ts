@@ -26,7 +26,7 @@ dockerSuite('docker proxytainer, through the real docker CLI', () => {
   before(async () => {
     await removeTestObjects();
     await relay.open();
-    assert.equal((await run(process.execPath, [BIN, 'plugin', 'install'], env, '/')).code, 0);
+    assert.equal((await run(BIN, ['plugin', 'install'], env, '/')).code, 0);
   });
   after(async () => {
     await relay.cut();
@@ -35,11 +35,11 @@ dockerSuite('docker proxytainer, through the real docker CLI', () => {
   });
 
   it('plugin install links docker-proxytainer into $DOCKER_CONFIG/cli-plugins, from any directory', async () => {
-    const installed = await run(process.execPath, [BIN, 'plugin', 'install'], env, '/');
+    const installed = await run(BIN, ['plugin', 'install'], env, '/');
     assert.equal(installed.code, 0, installed.stderr);
     const link = join(config, 'cli-plugins', 'docker-proxytainer');
     assert.ok(lstatSync(link).isSymbolicLink());
-    const again = await run(process.execPath, [BIN, 'plugin', 'install'], env, '/');
+    const again = await run(BIN, ['plugin', 'install'], env, '/');
     assert.equal(again.code, 0, 'installing again replaces our own link');
   });
 
@@ -96,8 +96,8 @@ dockerSuite('docker proxytainer, through the real docker CLI', () => {
     assert.deepEqual(await status('docker', [`--context=${name}`, 'proxytainer', 'status']), viaRelay);
     assert.deepEqual(await status('docker', [`-c${name}`, '-D', 'proxytainer', 'status']), viaRelay);
     assert.deepEqual(await status('docker', ['proxytainer', 'status'], { DOCKER_CONTEXT: name }), { endpoint: relay.url, chosenBy: 'DOCKER_CONTEXT' });
-    assert.deepEqual(await status(process.execPath, [BIN, '--context', name, 'status']), viaRelay);
-    assert.deepEqual(await status(process.execPath, [BIN, 'status', '-H', relay.url]), { endpoint: relay.url, chosenBy: '-H' });
+    assert.deepEqual(await status(BIN, ['--context', name, 'status']), viaRelay);
+    assert.deepEqual(await status(BIN, ['status', '-H', relay.url]), { endpoint: relay.url, chosenBy: '-H' });
     assert.equal((await docker('context', 'use', name)).code, 0);
     try {
       const current = await status('docker', ['proxytainer', 'status']);
@@ -107,7 +107,7 @@ dockerSuite('docker proxytainer, through the real docker CLI', () => {
     } finally {
       await docker('context', 'use', 'default');
     }
-    const conflicting = await run(process.execPath, [BIN, '-H', relay.url, '--context', name, 'status'], env);
+    const conflicting = await run(BIN, ['-H', relay.url, '--context', name, 'status'], env);
     assert.equal(conflicting.code, 2);
     assert.match(conflicting.stderr, /conflicting options: cannot specify both --host and --context/);
     const unknown = await docker('--context', 'no-such-context', 'proxytainer', 'status');
@@ -145,7 +145,7 @@ dockerSuite('docker proxytainer, through the real docker CLI', () => {
   });
 
   it('plugin uninstall removes it, and docker no longer knows the command', async () => {
-    const removed = await run(process.execPath, [BIN, 'plugin', 'uninstall'], env, '/');
+    const removed = await run(BIN, ['plugin', 'uninstall'], env, '/');
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(existsSync(join(config, 'cli-plugins', 'docker-proxytainer')), false);
     const gone = await docker('proxytainer', 'status');
@@ -155,12 +155,12 @@ dockerSuite('docker proxytainer, through the real docker CLI', () => {
   it('plugin install --dir puts it where asked, and refuses to overwrite what is not its own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'proxytainer-plugins-'));
     try {
-      const installed = await run(process.execPath, [BIN, 'plugin', 'install', '--dir', dir], {});
+      const installed = await run(BIN, ['plugin', 'install', '--dir', dir], {});
       assert.equal(installed.code, 0, installed.stderr);
       assert.ok(lstatSync(join(dir, 'docker-proxytainer')).isSymbolicLink());
       rmSync(join(dir, 'docker-proxytainer'));
       await run('sh', ['-c', `echo '#!/bin/sh' > ${join(dir, 'docker-proxytainer')}`], {});
-      const refused = await run(process.execPath, [BIN, 'plugin', 'install', '--dir', dir], {});
+      const refused = await run(BIN, ['plugin', 'install', '--dir', dir], {});
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /exists and was not installed by proxytainer; remove it first/);
     } finally {

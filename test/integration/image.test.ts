@@ -81,7 +81,7 @@ dockerSuite('the sidecar image and the compose example', () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(stdout.trim(), version);
     const info = await docker.getImage(IMAGE).inspect();
-    assert.deepEqual(info.Config.Entrypoint, ['node', '/app/dist/cli/entry.js']);
+    assert.deepEqual(info.Config.Entrypoint, ['node', '--max-semi-space-size=4', '/app/dist/cli/entry.js']);
     assert.equal(info.Config.Labels['org.opencontainers.image.title'], 'proxytainer');
     t.diagnostic(`image size: ${(info.Size / 1e6).toFixed(1)} MB`);
   });

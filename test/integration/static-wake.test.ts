@@ -138,7 +138,7 @@ dockerSuite('static mode: waking a group', () => {
     const sidecar = await docker.createContainer({
       name: uniqueName('proxy'),
       Image: TEST_IMAGE,
-      Cmd: ['node', '/app/bin/proxytainer', '--port', '5001', '--host', `${alias}:5000`, '--group', group, '--idle', '1'],
+      Cmd: ['/app/bin/proxytainer', '--port', '5001', '--host', `${alias}:5000`, '--group', group, '--idle', '1'],
       Env: ['PROXYTAINER_LOG=debug'],
       Labels: { [TEST_LABEL]: RUN_ID },
       ExposedPorts: { '5001/tcp': {} },

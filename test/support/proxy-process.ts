@@ -13,7 +13,7 @@ export class ProxyProcess {
   stdout = '';
 
   private constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [...(process.env['PROXYTAINER_TEST_HANDLES'] ? ['--require', '/tmp/handles.cjs'] : []), BIN, ...args], {
+    this.child = spawn(BIN, [...args], {
       cwd: ROOT,
       env: { ...process.env, PROXYTAINER_LOG: 'debug', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
