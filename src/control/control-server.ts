@@ -80,7 +80,13 @@ export class ControlServer {
   static async start(path: string, api: ControlApi, logger: Logger, options: { readonly explicit: boolean }): Promise<ControlServer> {
     const dir = dirname(path);
     const gid = dockerGroupId();
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    const cannot = (cause: unknown): UserError =>
+      new UserError(`cannot create the control socket ${path}: ${describeError(cause)}; ${options.explicit ? 'choose another --control-socket' : 'set --control-socket to a writable path'}`, { cause });
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o750 });
+    } catch (cause) {
+      throw cannot(cause);
+    }
     for (const other of socketsIn(dir).filter((p) => p !== path)) {
       if (!(await answers(other))) rmSync(other, { force: true }); // left behind by a proxy that was killed
     }
@@ -105,8 +111,7 @@ export class ControlServer {
         });
       });
     } catch (cause) {
-      const fix = options.explicit ? 'choose another --control-socket' : 'set --control-socket to a writable path';
-      throw new UserError(`cannot create the control socket ${path}: ${describeError(cause)}; ${fix}`, { cause });
+      throw cannot(cause);
     } finally {
       process.umask(previousUmask);
     }

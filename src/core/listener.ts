@@ -104,6 +104,8 @@ export class Listener {
   private boundPort: number;
   private pilot: Promise<void> | null = null;
   private readonly connectSlots = new Semaphore(UPSTREAM_CONNECTS_IN_FLIGHT);
+  /** Aborted whenever the group leaves Running; a fresh one each time it runs again. */
+  private running = new AbortController();
   private refused = 0;
   private lastRefusalLog = -Infinity;
   private readonly stopWatchingGroup: () => void;
@@ -120,7 +122,12 @@ export class Listener {
       this.accept(socket);
     });
     this.stopWatchingGroup = group.onStateChange((state) => {
-      if (state !== 'Running') this.forgetUpstream();
+      if (state === 'Running') {
+        if (this.running.signal.aborted) this.running = new AbortController();
+      } else {
+        this.running.abort(new Error(`the group is ${state}`));
+        this.forgetUpstream();
+      }
     });
   }
 
@@ -206,53 +213,74 @@ export class Listener {
   }
 
   private async serve(client: Socket): Promise<void> {
-    const { clock, holdLimit } = this.deps;
+    const { clock } = this.deps;
     const deadline = clock.now() + this.group.settings.startTimeoutMs;
     const tracker = this.group.track();
     try {
-      if (this.group.state !== 'Running') {
-        if (!holdLimit.take()) {
-          this.refuse(client);
+      for (;;) {
+        if (this.group.state !== 'Running' && !(await this.holdUntilRunning(client))) return;
+        if (isGone(client)) return;
+        const upstream = await this.connectWhileRunning(deadline, client);
+        if (upstream === null) continue; // the group stopped while this connection was connecting: hold it again
+        if (isGone(client)) {
+          upstream.socket.destroy();
           return;
         }
-        if (this.logger.enabled('debug')) this.logger.debug(`holding connection from ${peerOf(client)} while the group is ${this.group.state}`);
-        // The reason is read only by the wake this connection starts; others wait for one under way.
-        const held = this.group.hold(this.group.state === 'Idle' ? `connection from ${peerOf(client)} on port ${this.port}` : 'connection');
-        const leave = (): void => {
-          held.cancel(new ClientGoneError());
-        };
-        client.once('close', leave);
-        try {
-          await held.promise;
-        } finally {
-          holdLimit.release();
-          client.off('close', leave);
-        }
-      }
-      if (isGone(client)) return;
-      // An AbortController only from here on: while held, a connection costs as little as it can.
-      const gone = new AbortController();
-      const onGone = (): void => {
-        gone.abort(new ClientGoneError());
-      };
-      client.once('close', onGone);
-      let upstream: UpstreamConnection & { target: HostPort };
-      try {
-        upstream = await this.connectUpstream(deadline, gone.signal);
-      } finally {
-        client.off('close', onGone);
-      }
-      if (isGone(client)) {
-        upstream.socket.destroy();
+        if (this.logger.enabled('debug')) this.logger.debug(`forwarding ${peerOf(client)} to ${formatHostPort(upstream.target)}`);
+        splice(client, upstream, tracker);
         return;
       }
-      if (this.logger.enabled('debug')) this.logger.debug(`forwarding ${peerOf(client)} to ${formatHostPort(upstream.target)}`);
-      splice(client, upstream, tracker);
     } catch (error) {
       if (!(error instanceof ClientGoneError) && this.logger.enabled('debug')) this.logger.debug(`closing connection from ${peerOf(client)}: ${describeError(error)}`);
       client.destroy();
     } finally {
       if (client.destroyed) tracker.closed();
+    }
+  }
+
+  /** Holds the connection until the group runs; false when it was refused for want of a place. */
+  private async holdUntilRunning(client: Socket): Promise<boolean> {
+    const { holdLimit } = this.deps;
+    if (!holdLimit.take()) {
+      this.refuse(client);
+      return false;
+    }
+    if (this.logger.enabled('debug')) this.logger.debug(`holding connection from ${peerOf(client)} while the group is ${this.group.state}`);
+    // The reason is read only by the wake this connection starts; others wait for one under way.
+    const held = this.group.hold(this.group.state === 'Idle' ? `connection from ${peerOf(client)} on port ${this.port}` : 'connection');
+    const leave = (): void => {
+      held.cancel(new ClientGoneError());
+    };
+    client.once('close', leave);
+    try {
+      await held.promise;
+      return true;
+    } finally {
+      holdLimit.release();
+      client.off('close', leave);
+    }
+  }
+
+  /**
+   * Connects to the upstream for as long as the group stays Running; null when
+   * it stops meanwhile, so the connection is held for the next wake instead of
+   * retrying against an upstream that is gone. An AbortController only from
+   * here on: while held, a connection costs as little as it can.
+   */
+  private async connectWhileRunning(deadline: number, client: Socket): Promise<(UpstreamConnection & { target: HostPort }) | null> {
+    const gone = new AbortController();
+    const onGone = (): void => {
+      gone.abort(new ClientGoneError());
+    };
+    client.once('close', onGone);
+    const running = this.running.signal;
+    try {
+      return await this.connectUpstream(deadline, AbortSignal.any([gone.signal, running]));
+    } catch (error) {
+      if (running.aborted && !gone.signal.aborted) return null;
+      throw error;
+    } finally {
+      client.off('close', onGone);
     }
   }
 

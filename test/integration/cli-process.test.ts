@@ -25,6 +25,13 @@ dockerSuite('the proxytainer process', () => {
     }
   });
 
+  it('a control socket that cannot be made is a runtime error when asked for by name', async () => {
+    const [port, group] = [await freePort(), uniqueName('nosocket')];
+    const { code, stderr } = await runCli(['--port', String(port), '--host', 'localhost:5000', '--group', group, '--control-socket', '/etc/hostname/control.sock']);
+    assert.equal(code, 1);
+    assert.match(stderr, /error: .*\/etc\/hostname.*; choose another --control-socket/);
+  });
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`on ${signal}: stops accepting, closes held connections, lets live ones finish, exits 0, leaves containers alone`, async () => {
       const awakeGroup = uniqueName('awake');

@@ -138,6 +138,22 @@ describe('Listener on loopback sockets', () => {
     assert.equal((await pending).toString(), 'hello');
   });
 
+  it('a connection still connecting when the group stops is held again and woken with it, not left retrying', async () => {
+    const upstreamPort = await freePort();
+    const { runtime, port, group } = await setup({ upstreamPort });
+    runtime.set('g', 'web', { state: 'running' });
+    await settle();
+    assert.equal(group.state, 'Running');
+    const pending = echoThrough(port, Buffer.from('after the restart'));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // retrying: nothing listens upstream
+    runtime.set('g', 'web', { state: 'exited', exitCode: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(runtime.count('start web'), 1, 'the connection went back to waiting and woke the group');
+    const echo = await startEchoServer(upstreamPort);
+    cleanups.push(() => closeServer(echo.server));
+    assert.equal((await pending).toString(), 'after the restart');
+  });
+
   it('retries with a short, growing backoff: first retry within tens of milliseconds', async () => {
     const waits: number[] = [];
     const recording: Clock = {

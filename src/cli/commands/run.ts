@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { HostPort } from '../../core/address.js';
 import { formatDuration } from '../../core/duration.js';
-import { UsageError } from '../../core/errors.js';
+import { describeError, UsageError } from '../../core/errors.js';
 import type { GroupSettings } from '../../core/group.js';
 import { fixedUpstream } from '../../core/listener.js';
 import { Proxy } from '../../core/proxy.js';
@@ -115,7 +115,14 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
       startedAt: new Date().toISOString(),
     };
     const problems = discovery === null ? () => [] : discovery.currentProblems.bind(discovery);
-    control = await ControlServer.start(controlPath, new ProxyControl(proxy, info, problems), logger, { explicit: options.controlSocket !== undefined });
+    const explicit = options.controlSocket !== undefined;
+    try {
+      control = await ControlServer.start(controlPath, new ProxyControl(proxy, info, problems), logger, { explicit });
+    } catch (error) {
+      // A socket asked for must work; without the default one the proxy still proxies (a read-only /run, say).
+      if (explicit) throw error;
+      logger.warn(`${describeError(error)}; status, wake and sleep will not reach this proxy`);
+    }
     const why = await shutdown;
     logger.info(`${why}: shutting down (open connections get ${formatDuration(options.shutdownGrace)} to finish; containers are left as they are)`);
   } finally {
