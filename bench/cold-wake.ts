@@ -10,7 +10,7 @@
  */
 import { connect } from 'node:net';
 import type Docker from 'dockerode';
-import { createMember, docker, removeTestObjects, uniqueName } from '../test/support/docker-harness.js';
+import { createMember, recordedEvents, removeTestObjects, uniqueName } from '../test/support/docker-harness.js';
 import { freePort } from '../test/support/net.js';
 import { startProxytainer } from './contenders.js';
 import { type Spawned, stopAll } from './processes.js';
@@ -57,26 +57,9 @@ async function waitHealthy(container: Docker.Container): Promise<void> {
 
 /** When Docker reported `container` healthy (epoch ms), from its events since `sinceMs`. */
 async function healthyAt(container: Docker.Container, sinceMs: number): Promise<number | null> {
-  const stream = await docker.getEvents({
-    since: Math.floor(sinceMs / 1000),
-    until: Math.ceil(Date.now() / 1000) + 1,
-    filters: { type: ['container'], container: [container.id] },
-  });
-  const text = await new Promise<string>((resolve, reject) => {
-    let data = '';
-    stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
-    stream.on('end', () => {
-      resolve(data);
-    });
-    stream.on('error', reject);
-  });
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const event = JSON.parse(line) as { Action?: string; timeNano?: number };
-    const at = (event.timeNano ?? 0) / 1e6;
-    if (event.Action === 'health_status: healthy' && at >= sinceMs) return at;
-  }
-  return null;
+  const events = await recordedEvents(Math.floor(sinceMs / 1000), { container: [container.id] });
+  const healthy = events.find((event) => event.Action === 'health_status: healthy' && event.timeNano / 1e6 >= sinceMs);
+  return healthy === undefined ? null : healthy.timeNano / 1e6;
 }
 
 export interface ColdWakeResult {

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { LineLog } from '../test/support/line-log.js';
 
 const running = new Set<Spawned>();
 /** Children of runToEnd (load generators), killed with the rest. */
@@ -25,10 +26,9 @@ export interface SpawnOptions {
 
 /** One child process, with its stdout and stderr kept line by line. */
 export class Spawned {
-  readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcess;
-  private readonly watchers = new Set<() => void>();
+  private readonly log: LineLog;
   private exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(
@@ -44,32 +44,20 @@ export class Spawned {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(this);
-    for (const stream of [this.child.stdout, this.child.stderr]) {
-      let pending = '';
-      stream?.setEncoding('utf8').on('data', (chunk: string) => {
-        pending += chunk;
-        const parts = pending.split('\n');
-        pending = parts.pop() ?? '';
-        this.lines.push(...parts);
-        for (const watcher of this.watchers) watcher();
-      });
-      stream?.once('end', () => {
-        if (pending !== '') this.lines.push(pending);
-        pending = '';
-      });
-    }
+    this.log = new LineLog(name, () => (this.exitStatus === null ? null : `exited (${describeExit(this.exitStatus)})`));
+    this.log.follow(this.child.stdout);
+    this.log.follow(this.child.stderr);
     this.exited = new Promise((resolve) => {
       this.child.once('error', (error) => {
-        this.lines.push(`spawn failed: ${error.message}`);
         this.exitStatus = { code: -1, signal: null };
         running.delete(this);
-        for (const watcher of this.watchers) watcher();
+        this.log.push(`spawn failed: ${error.message}`);
         resolve(this.exitStatus);
       });
       this.child.once('close', (code, signal) => {
         this.exitStatus ??= { code, signal };
         running.delete(this);
-        for (const watcher of this.watchers) watcher();
+        this.log.changed();
         resolve(this.exitStatus);
       });
     });
@@ -90,49 +78,26 @@ export class Spawned {
     return this.exitStatus === null ? 'running' : describeExit(this.exitStatus);
   }
 
+  get lines(): readonly string[] {
+    return this.log.lines;
+  }
+
   get output(): string {
-    return this.lines.join('\n');
+    return this.log.text;
   }
 
   /** The last lines of output, for error messages. */
   tail(count = 8): string {
-    return this.lines.slice(-count).join('\n');
+    return this.log.tail(count);
   }
 
   matching(pattern: RegExp): string[] {
-    return this.lines.filter((line) => pattern.test(line));
+    return this.log.matching(pattern);
   }
 
   /** Resolves with the `count`-th line matching `pattern`; rejects on timeout or when the process exits first. */
   waitFor(pattern: RegExp, timeoutMs = 10_000, count = 1): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.matching(pattern);
-        if (found.length >= count) {
-          done();
-          resolve(found[count - 1] ?? '');
-          return true;
-        }
-        if (this.exitStatus !== null) {
-          done();
-          reject(new Error(`${this.name} exited (${describeExit(this.exitStatus)}) before printing ${String(pattern)}:\n${this.tail()}`));
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${this.name}: no line matching ${String(pattern)} within ${timeoutMs}ms; output ends:\n${this.tail()}`));
-      }, timeoutMs);
-      const watcher = (): void => {
-        check();
-      };
-      const done = (): void => {
-        clearTimeout(timer);
-        this.watchers.delete(watcher);
-      };
-      if (!check()) this.watchers.add(watcher);
-    });
+    return this.log.waitFor(pattern, timeoutMs, count);
   }
 
   /** Sends `signal` and returns at once. */

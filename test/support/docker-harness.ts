@@ -116,14 +116,17 @@ export async function containerState(container: Docker.Container): Promise<{ sta
   return { status: info.State.Status, health: info.State.Health?.Status };
 }
 
-/** Docker's own record of container events of one group between two times (seconds). */
-export async function groupEvents(group: string, since: number, action: string): Promise<string[]> {
+/** A recorded Docker event, as the engine wrote it. */
+export interface RecordedEvent {
+  readonly Action: string;
+  readonly timeNano: number;
+  readonly Actor: { readonly ID: string; readonly Attributes: Readonly<Record<string, string>> };
+}
+
+/** Docker's own record of container events since `since` (seconds) up to now, filtered on the engine's side. */
+export async function recordedEvents(since: number, filters: Readonly<Record<string, string[]>>): Promise<RecordedEvent[]> {
   const until = Math.ceil(Date.now() / 1000) + 1;
-  const stream = await docker.getEvents({
-    since,
-    until,
-    filters: { type: ['container'], event: [action], label: [`proxytainer.group=${group}`] },
-  });
+  const stream = await docker.getEvents({ since, until, filters: { type: ['container'], ...filters } });
   const text = await new Promise<string>((resolve, reject) => {
     let data = '';
     stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
@@ -135,7 +138,13 @@ export async function groupEvents(group: string, since: number, action: string):
   return text
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => (JSON.parse(line) as { Actor: { Attributes: { name: string } } }).Actor.Attributes.name);
+    .map((line) => JSON.parse(line) as RecordedEvent);
+}
+
+/** The names of a group's containers that had `action` since `since` (seconds). */
+export async function groupEvents(group: string, since: number, action: string): Promise<string[]> {
+  const events = await recordedEvents(since, { event: [action], label: [`proxytainer.group=${group}`] });
+  return events.map((event) => event.Actor.Attributes['name'] ?? event.Actor.ID);
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; for test assertions on Docker's state only. */

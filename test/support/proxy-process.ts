@@ -1,16 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './docker-harness.js';
+import { LineLog } from './line-log.js';
 
 export const BIN = join(ROOT, 'bin', 'proxytainer');
 
-/** A proxytainer process started from bin/, as a user would, with its log kept for assertions. */
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+/** A proxytainer process started from bin/, as a user would, with its log (stderr) kept for assertions. */
 export class ProxyProcess {
-  readonly lines: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcess;
-  private readonly watchers = new Set<() => void>();
+  readonly exited: Promise<Exit>;
   stdout = '';
+  private readonly child: ChildProcess;
+  private readonly stderr: LineLog;
+  private exit: Exit | null = null;
 
   private constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
     this.child = spawn(BIN, [...args], {
@@ -18,20 +21,14 @@ export class ProxyProcess {
       env: { ...process.env, PROXYTAINER_LOG: 'debug', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let pending = '';
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      const parts = pending.split('\n');
-      pending = parts.pop() ?? '';
-      this.lines.push(...parts);
-      for (const watcher of this.watchers) watcher();
-    });
+    this.stderr = new LineLog('proxytainer', () => (this.exit === null ? null : `exited (${String(this.exit.code ?? this.exit.signal)})`));
+    this.stderr.follow(this.child.stderr);
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        if (pending !== '') this.lines.push(pending);
-        for (const watcher of this.watchers) watcher();
-        resolve({ code, signal });
+      this.child.once('close', (code, signal) => {
+        this.exit = { code, signal };
+        this.stderr.changed();
+        resolve(this.exit);
       });
     });
   }
@@ -45,48 +42,30 @@ export class ProxyProcess {
 
   /** True once the process has exited. */
   get exitedAlready(): boolean {
-    return this.child.exitCode !== null || this.child.signalCode !== null;
+    return this.exit !== null;
+  }
+
+  get lines(): readonly string[] {
+    return this.stderr.lines;
   }
 
   get log(): string {
-    return this.lines.join('\n');
+    return this.stderr.text;
   }
 
   /** Lines matching `pattern` so far. */
   matching(pattern: RegExp): string[] {
-    return this.lines.filter((line) => pattern.test(line));
+    return this.stderr.matching(pattern);
   }
 
-  /** Resolves with the first line (from the start) matching `pattern`, or the `count`-th one. */
+  /** Resolves with the first line matching `pattern`, or the `count`-th one. */
   waitFor(pattern: RegExp, timeoutMs = 10_000, count = 1): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.matching(pattern);
-        if (found.length >= count) {
-          done();
-          resolve(found[count - 1] ?? '');
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`no log line matching ${String(pattern)} within ${timeoutMs}ms; log so far:\n${this.log}`));
-      }, timeoutMs);
-      const watcher = (): void => {
-        check();
-      };
-      const done = (): void => {
-        clearTimeout(timer);
-        this.watchers.delete(watcher);
-      };
-      if (!check()) this.watchers.add(watcher);
-    });
+    return this.stderr.waitFor(pattern, timeoutMs, count);
   }
 
   /** Sends `signal` and waits for the process to exit; a process that ignores it is killed after 15s. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+    if (this.exit === null) this.child.kill(signal);
     const timer = setTimeout(() => {
       process.stderr.write(`proxytainer did not exit within 15s of ${signal}; killing it. Its log:\n${this.log}\n`);
       this.child.kill('SIGKILL');
