@@ -10,7 +10,7 @@ import { connectWithRetry } from '../../src/core/upstream.js';
 import { settle } from '../support/fake-clock.js';
 import { FakeRuntime, gate } from '../support/fake-runtime.js';
 import { MemoryLogger } from '../support/memory-logger.js';
-import { closeServer, echoThrough, freePort, openSocket, payload, readAll, sha256, startEchoServer } from '../support/net.js';
+import { closeServer, echoThrough, freePort, listenLocal, openSocket, payload, readAll, sha256, startEchoServer } from '../support/net.js';
 
 const SETTINGS: GroupSettings = { idleMs: 60_000, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false };
 const cleanups: (() => Promise<void>)[] = [];
@@ -54,12 +54,9 @@ describe('Listener on loopback sockets', () => {
       socket.on('error', () => undefined);
       socket.end(data);
     });
-    await new Promise<void>((resolve) => {
-      source.listen(0, '127.0.0.1', resolve);
-    });
+    const upstreamPort = await listenLocal(source);
     cleanups.push(() => closeServer(source));
-    const address = source.address();
-    const { port } = await setup({ upstreamPort: typeof address === 'object' && address !== null ? address.port : 0 });
+    const { port } = await setup({ upstreamPort });
     const socket = await openSocket(port);
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => {
@@ -92,12 +89,9 @@ describe('Listener on loopback sockets', () => {
       };
       more();
     });
-    await new Promise<void>((resolve) => {
-      source.listen(0, '127.0.0.1', resolve);
-    });
+    const upstreamPort = await listenLocal(source);
     cleanups.push(() => closeServer(source));
-    const address = source.address();
-    const { port } = await setup({ upstreamPort: typeof address === 'object' && address !== null ? address.port : 0 });
+    const { port } = await setup({ upstreamPort });
     const socket = await openSocket(port);
     socket.pause(); // a client that stops reading, so the proxy's writes to it back up
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -115,12 +109,9 @@ describe('Listener on loopback sockets', () => {
       socket.write('220 hello\r\n');
       socket.on('data', (chunk: Buffer) => socket.end(chunk));
     });
-    await new Promise<void>((resolve) => {
-      greeter.listen(0, '127.0.0.1', resolve);
-    });
+    const upstreamPort = await listenLocal(greeter);
     cleanups.push(() => closeServer(greeter));
-    const address = greeter.address();
-    const { port } = await setup({ upstreamPort: typeof address === 'object' && address !== null ? address.port : 0 });
+    const { port } = await setup({ upstreamPort });
     const socket = await openSocket(port);
     const result = readAll(socket);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -245,15 +236,12 @@ describe('Listener on loopback sockets', () => {
       seen.socket = socket; // never answers, never ends
       socket.on('error', () => undefined);
     });
-    await new Promise<void>((resolve) => {
-      silent.listen(0, '127.0.0.1', resolve);
-    });
+    const upstreamPort = await listenLocal(silent);
     cleanups.push(async () => {
       seen.socket?.destroy();
       await closeServer(silent);
     });
-    const address = silent.address();
-    const { proxy, port, listener } = await setup({ upstreamPort: typeof address === 'object' && address !== null ? address.port : 0 });
+    const { proxy, port, listener } = await setup({ upstreamPort });
     const socket = await openSocket(port);
     socket.end();
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -1,6 +1,16 @@
 import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
+/** Listens on 127.0.0.1 (port 0: any free port) and resolves with the port. */
+export async function listenLocal(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve) => {
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  return address.port;
+}
+
 /** An echo server on 127.0.0.1 that forwards half-close, like the test image's server. */
 export async function startEchoServer(port = 0): Promise<{ server: Server; port: number; connections: () => number }> {
   let connections = 0;
@@ -9,12 +19,7 @@ export async function startEchoServer(port = 0): Promise<{ server: Server; port:
     socket.on('error', () => undefined);
     socket.pipe(socket);
   });
-  await new Promise<void>((resolve) => {
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('no address');
-  return { server, port: address.port, connections: () => connections };
+  return { server, port: await listenLocal(server, port), connections: () => connections };
 }
 
 export function closeServer(server: Server): Promise<void> {
@@ -28,13 +33,9 @@ export function closeServer(server: Server): Promise<void> {
 /** A port nothing listens on right now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => {
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
+  const port = await listenLocal(server);
   await closeServer(server);
-  if (typeof address !== 'object' || address === null) throw new Error('no address');
-  return address.port;
+  return port;
 }
 
 export function openSocket(port: number, host = '127.0.0.1'): Promise<Socket> {
