@@ -25,11 +25,23 @@ export default tseslint.config(
       globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', Buffer: 'readonly' },
     },
   },
-  {
-    // Core stays free of Docker and CLI libraries: it must run with a fake runtime.
-    files: ['src/core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['dockerode', 'commander', 'chalk', 'ora', '../docker/*', '../cli/*'] }],
-    },
-  },
+  // Each layer imports only the layers below it (README, Development): core nothing of ours; docker and
+  // discovery core only; control core and discovery; cli composes them all. Backends are swapped in cli.
+  ...fence('src/core/**/*.ts', ['docker', 'discovery', 'control', 'cli'], ['dockerode', 'commander', 'chalk', 'ora']),
+  ...fence('src/docker/**/*.ts', ['discovery', 'control', 'cli'], ['commander', 'chalk', 'ora']),
+  ...fence('src/discovery/**/*.ts', ['docker', 'control', 'cli'], ['dockerode', 'commander', 'chalk', 'ora']),
+  ...fence('src/control/**/*.ts', ['docker', 'cli'], ['dockerode', 'commander', 'chalk', 'ora']),
 );
+
+/** A lint rule that keeps the files in `files` from importing the given layers (folders of src) and packages. */
+function fence(files, layers, packages) {
+  const message = `this layer may not import ${[...layers.map((l) => `src/${l}`), ...packages].join(', ')}`;
+  return [
+    {
+      files: [files],
+      rules: {
+        'no-restricted-imports': ['error', { patterns: [{ group: [...layers.map((layer) => `**/${layer}/*`), ...packages], message }] }],
+      },
+    },
+  ];
+}

@@ -1,5 +1,6 @@
 import { systemClock } from '../core/clock.js';
 import type { CliContext } from './cli-context.js';
+import { connectDockerBackend } from './docker-connection.js';
 import { type DockerGlobalFlags, parsePluginArgv } from './docker-global-flags.js';
 import { main, reportError, shutdownOnSignals } from './main.js';
 import { watchPluginSocket } from './plugin-socket.js';
@@ -44,6 +45,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
     clock: systemClock,
     commandName: asPlugin ? `docker ${PLUGIN_NAME}` : PLUGIN_NAME,
     dockerFlags,
+    connect: (options) => connectDockerBackend(context, options),
     shutdownRequested: () => Promise.race([shutdownOnSignals(), ...(asPlugin ? [watchPluginSocket(env)] : [])]),
     exitCode: 0,
   };

@@ -19,8 +19,12 @@ export interface Terminal {
   /** Styles for stdout and for stderr; both are plain when colour is off for that stream. */
   readonly outStyle: ChalkInstance;
   readonly errStyle: ChalkInstance;
-  /** A spinner on stderr when it is a terminal (and not CI); plain final lines otherwise. */
-  progress(text: string): Promise<Progress>;
+  /**
+   * Runs `task` with a spinner on stderr when it is a terminal (and not CI),
+   * plain final lines otherwise. The spinner stops on every path: a task that
+   * throws leaves the terminal clean for the error message that follows.
+   */
+  withProgress<T>(text: string, task: (progress: Progress) => Promise<T>): Promise<T>;
 }
 
 function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
@@ -47,7 +51,9 @@ export function processTerminal(env: NodeJS.ProcessEnv = process.env): Terminal 
   const err = (text: string): void => {
     process.stderr.write(text);
   };
-  const spinning = process.stderr.isTTY && (env['CI'] ?? '') === '';
+  // A terminal that reports no width (a pty nobody sized) cannot be drawn on: ora would count its
+  // lines as infinite and clear them forever.
+  const spinning = process.stderr.isTTY && process.stderr.columns > 0 && (env['CI'] ?? '') === '';
   return {
     out: (text) => process.stdout.write(text),
     err,
@@ -55,21 +61,26 @@ export function processTerminal(env: NodeJS.ProcessEnv = process.env): Terminal 
     errIsTty: process.stderr.isTTY,
     outStyle: new Chalk({ level: colourFor(process.stdout, env) ? level : 0 }),
     errStyle,
-    progress: async (text) => {
-      if (!spinning) return plainProgress(err, errStyle);
+    withProgress: async (text, task) => {
+      if (!spinning) return task(plainProgress(err, errStyle));
       const { default: ora } = await import('ora'); // ~60 ms to load; only spinners need it
       const spinner = ora({ text, stream: process.stderr, color: 'cyan' }).start();
-      return {
-        update: (next) => {
-          spinner.text = next;
-        },
-        succeed: (final) => {
-          spinner.succeed(final);
-        },
-        fail: (final) => {
-          spinner.fail(final);
-        },
-      };
+      try {
+        return await task({
+          update: (next) => {
+            spinner.text = next;
+          },
+          succeed: (final) => {
+            spinner.succeed(final);
+          },
+          fail: (final) => {
+            spinner.fail(final);
+          },
+        });
+      } finally {
+        // succeed/fail already stopped it; on a throw this clears the spinner's line so the error stays readable.
+        if (spinner.isSpinning) spinner.stop();
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { errorCode } from '../core/errors.js';
+import { errorCode, UserError } from '../core/errors.js';
 import type { SleepResult, WakeProgress, WakeResult } from './control-api.js';
 import type { StatusDocument } from './status-document.js';
 
@@ -42,20 +42,26 @@ async function* splitLines(stream: AsyncIterable<string>): AsyncIterable<string>
   if (pending.trim() !== '') yield pending;
 }
 
-async function json<T>(reply: Reply): Promise<T> {
+/**
+ * The reply's JSON body. A 404 is an everyday race (the group was removed
+ * between finding the proxy and asking it), so it is the user's kind of
+ * error; any other failure is the proxy's bug.
+ */
+async function json<T>(reply: Reply, socketPath: string): Promise<T> {
   let text = '';
   for await (const line of reply.lines) text += line;
   const body = JSON.parse(text) as T & { error?: string };
-  if (reply.status !== 200) throw new Error(body.error ?? `the proxy answered HTTP ${reply.status}`);
+  if (reply.status === 404) throw new UserError(`${body.error ?? 'not found'} (it changed while this command ran; see status)`);
+  if (reply.status !== 200) throw new Error(`the proxy on ${socketPath} answered HTTP ${reply.status}: ${body.error ?? 'no message'}`);
   return body;
 }
 
 export async function fetchStatus(socketPath: string): Promise<StatusDocument> {
-  return json<StatusDocument>(await call(socketPath, 'GET', '/v1/status'));
+  return json<StatusDocument>(await call(socketPath, 'GET', '/v1/status'), socketPath);
 }
 
 export async function requestSleep(socketPath: string, group: string): Promise<SleepResult> {
-  return json<SleepResult>(await call(socketPath, 'POST', `/v1/groups/${encodeURIComponent(group)}/sleep`));
+  return json<SleepResult>(await call(socketPath, 'POST', `/v1/groups/${encodeURIComponent(group)}/sleep`), socketPath);
 }
 
 /** Asks the proxy to wake `group`, reporting each step; resolves with the outcome. */
@@ -66,7 +72,7 @@ export async function requestWake(
   onProgress: (progress: WakeProgress) => void,
 ): Promise<WakeResult> {
   const reply = await call(socketPath, 'POST', `/v1/groups/${encodeURIComponent(group)}/wake?wait=${String(options.wait)}`, options.signal);
-  if (reply.status !== 200) return json<WakeResult>(reply);
+  if (reply.status !== 200) return json<WakeResult>(reply, socketPath);
   for await (const line of reply.lines) {
     const message = JSON.parse(line) as ({ type: 'progress' } & WakeProgress) | ({ type: 'result' } & WakeResult);
     if (message.type === 'progress') onProgress(message);

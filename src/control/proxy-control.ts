@@ -1,3 +1,4 @@
+import { whenAborted } from '../core/abortable.js';
 import { describeError } from '../core/errors.js';
 import type { Group } from '../core/group.js';
 import type { Proxy } from '../core/proxy.js';
@@ -32,18 +33,24 @@ export class ProxyControl implements ControlApi {
     const group = this.find(name);
     group.touch();
     if (!options.wait) {
-      group.acquire('wake requested (proxytainer wake --no-wait)').catch(() => undefined);
+      group.hold('wake requested (proxytainer wake --no-wait)').promise.catch(() => undefined);
       return { ok: true, state: group.state };
     }
-    const off = group.onProgress((state, detail) => {
-      onProgress({ state, detail });
+    const off = group.onTransition(({ to, detail }) => {
+      onProgress({ state: to, detail });
+    });
+    const held = group.hold('wake requested (proxytainer wake)');
+    // The caller going away stops its wait, not the wake.
+    const stopWatching = whenAborted(signal, (reason) => {
+      held.cancel(reason);
     });
     try {
-      await group.acquire('wake requested (proxytainer wake)', signal);
+      await held.promise;
       return { ok: true, state: group.state };
     } catch (error) {
       return { ok: false, reason: describeError(error) };
     } finally {
+      stopWatching();
       off();
     }
   }

@@ -1,55 +1,59 @@
+import type { Backend } from '../core/backend.js';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
+import { failuresOf } from '../core/failures.js';
 import { Group, type GroupSettings } from '../core/group.js';
 import type { Logger } from '../core/logger.js';
+import { isUp } from '../core/runtime.js';
 import { planDiscovery } from '../discovery/discovery-plan.js';
-import type { DockerConnection } from '../docker/docker-client.js';
-import { DockerRuntime } from '../docker/docker-runtime.js';
 import type { SleepResult, WakeProgress, WakeResult } from './control-api.js';
 
 /** Longest idle period a standalone group may have; it never idles anyway, it only lives for one command. */
 const ONE_DAY_MS = 86_400_000;
 
+export interface StandaloneOptions {
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
 /**
- * Runs `body` with the group driven straight through Docker, for `wake` and
- * `sleep` when no proxy runs. It is the same lifecycle as the proxy's, so a
- * standalone wake waits for health and fails the same ways. Containers are
- * left as the command put them.
+ * Runs `body` with the group driven straight through the backend, for `wake`
+ * and `sleep` when no proxy runs. It is the same lifecycle as the proxy's, so
+ * a standalone wake waits for health and fails the same ways. Members are left
+ * as the command put them.
  */
 async function withStandaloneGroup<T>(
-  connection: DockerConnection,
+  backend: Backend,
   name: string,
-  options: { readonly startTimeoutMs: number; readonly clock: Clock; readonly logger: Logger },
+  options: StandaloneOptions & { readonly startTimeoutMs: number },
   body: (group: Group) => Promise<T>,
 ): Promise<T> {
-  const { clock, logger } = options;
-  const runtime = new DockerRuntime({ docker: connection.docker, endpoint: connection.endpoint.url, clock, logger, group: name });
-  const plan = planDiscovery(await runtime.labelledContainers(new AbortController().signal));
+  const plan = planDiscovery(await backend.list(new AbortController().signal));
   const health = plan.groups.get(name)?.health ?? true;
   const settings: GroupSettings = { idleMs: ONE_DAY_MS, health, startTimeoutMs: options.startTimeoutMs, stopTimeoutSeconds: undefined, connectionsKeepAwake: false };
-  const group = new Group(name, settings, { runtime, clock, logger });
-  runtime.follow();
+  const group = new Group(name, settings, { runtime: backend, clock: options.clock, logger: options.logger });
+  backend.follow();
   group.watch();
   try {
     return await body(group);
   } finally {
     await group.close();
-    await runtime.close();
+    await backend.close();
   }
 }
 
-export function wakeWithDocker(
-  connection: DockerConnection,
+export function wakeWithBackend(
+  backend: Backend,
   name: string,
-  options: { readonly startTimeoutMs: number; readonly clock: Clock; readonly logger: Logger },
+  options: StandaloneOptions & { readonly startTimeoutMs: number },
   onProgress: (progress: WakeProgress) => void,
 ): Promise<WakeResult> {
-  return withStandaloneGroup(connection, name, options, async (group) => {
-    const off = group.onProgress((state, detail) => {
-      onProgress({ state, detail });
+  return withStandaloneGroup(backend, name, options, async (group) => {
+    const off = group.onTransition(({ to, detail }) => {
+      onProgress({ state: to, detail });
     });
     try {
-      await group.acquire('wake requested (proxytainer wake, no proxy running)');
+      await group.hold('wake requested (proxytainer wake, no proxy running)').promise;
       return { ok: true, state: group.state };
     } catch (error) {
       return { ok: false, reason: describeError(error) };
@@ -60,25 +64,20 @@ export function wakeWithDocker(
 }
 
 /** `wake --no-wait` without a proxy: the start calls, and no waiting for health. */
-export async function startWithDocker(connection: DockerConnection, name: string, options: { readonly clock: Clock; readonly logger: Logger }): Promise<WakeResult> {
-  const runtime = new DockerRuntime({ docker: connection.docker, endpoint: connection.endpoint.url, clock: options.clock, logger: options.logger, group: name });
+export async function startWithBackend(backend: Backend, name: string): Promise<WakeResult> {
   const signal = new AbortController().signal;
   try {
-    const members = await runtime.members(name, signal);
-    if (members.length === 0) return { ok: false, reason: `no ${runtime.describeGroup(name)} exist` };
-    await Promise.all(members.filter((m) => m.state !== 'running').map((m) => runtime.start(m, signal)));
-    return { ok: true, state: 'Starting' };
+    const members = await backend.members(name, signal);
+    if (members.length === 0) return { ok: false, reason: `no ${backend.describeGroup(name)} exist` };
+    const failures = await failuresOf(members.filter((m) => !isUp(m)), (m) => m.name, (m) => backend.wake(m, signal));
+    return failures.length === 0 ? { ok: true, state: 'Starting' } : { ok: false, reason: `could not start ${failures.join('; ')}` };
   } catch (error) {
     return { ok: false, reason: describeError(error) };
   }
 }
 
-export function sleepWithDocker(
-  connection: DockerConnection,
-  name: string,
-  options: { readonly clock: Clock; readonly logger: Logger },
-): Promise<SleepResult> {
-  return withStandaloneGroup(connection, name, { ...options, startTimeoutMs: ONE_DAY_MS }, async (group) => {
+export function sleepWithBackend(backend: Backend, name: string, options: StandaloneOptions): Promise<SleepResult> {
+  return withStandaloneGroup(backend, name, { ...options, startTimeoutMs: ONE_DAY_MS }, async (group) => {
     await group.settled();
     const error = await group.sleep('sleep requested (proxytainer sleep, no proxy running)');
     return error === null ? { ok: true } : { ok: false, reason: error };

@@ -68,8 +68,8 @@ export function memberStatus(member: Member): MemberStatus {
 }
 
 function membersOf(members: readonly Member[] | null): GroupStatus['members'] {
-  const list = (members ?? []).map(memberStatus);
-  return { running: list.filter((m) => m.state === 'running').length, total: list.length, list };
+  const all = members ?? [];
+  return { running: all.filter((m) => m.phase === 'running').length, total: all.length, list: all.map(memberStatus) };
 }
 
 /** A group as its proxy sees it. */
@@ -99,8 +99,8 @@ export function groupStatusFromSnapshot(
   };
 }
 
-/** A group read from Docker alone, when no proxy manages it. */
-export function groupStatusFromDocker(
+/** A group read from the backend alone, when no proxy manages it. */
+export function groupStatusFromBackend(
   name: string,
   members: readonly Member[],
   listeners: readonly ListenerStatus[],

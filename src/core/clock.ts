@@ -1,3 +1,5 @@
+import { whenAborted } from './abortable.js';
+
 /** A cancellable timer handle. */
 export interface Timer {
   cancel(): void;
@@ -32,14 +34,13 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       reject(signal.reason as Error);
       return;
     }
-    const onAbort = (): void => {
-      timer.cancel();
-      reject(signal?.reason as Error);
-    };
     const timer = clock.setTimer(ms, () => {
-      signal?.removeEventListener('abort', onAbort);
+      stopWatching();
       resolve();
     });
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const stopWatching = whenAborted(signal, (reason) => {
+      timer.cancel();
+      reject(reason);
+    });
   });
 }

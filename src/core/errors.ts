@@ -21,6 +21,17 @@ export class UsageError extends UserError {
   }
 }
 
+/**
+ * The backend (Docker) could not be reached, or said no. Not a bug in
+ * proxytainer: the message says what the backend said, and where it is.
+ */
+export class BackendError extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BackendError';
+  }
+}
+
 /** The short, human description of any thrown value, for log lines. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -29,8 +29,8 @@ export type MachineEvent =
   | { readonly type: 'idleElapsed'; readonly reason: string }
   /** An operator asked for sleep now. */
   | { readonly type: 'sleep'; readonly reason: string }
-  /** The stop calls returned; `error` says what failed, if anything. */
-  | { readonly type: 'stopped'; readonly error: string | null };
+  /** The stop calls returned; `error` says what failed, if anything; `waiting`: connections held meanwhile. */
+  | { readonly type: 'stopped'; readonly error: string | null; readonly waiting: number };
 
 export type Effect =
   | { readonly type: 'launch' }
@@ -39,9 +39,12 @@ export type Effect =
   | { readonly type: 'reject'; readonly reason: string }
   | { readonly type: 'armStartTimer' }
   | { readonly type: 'disarmStartTimer' }
-  | { readonly type: 'armIdleTimer' }
-  | { readonly type: 'disarmIdleTimer' }
-  | { readonly type: 'cutConnections'; readonly reason: string };
+  /** The idle clock starts from now. */
+  | { readonly type: 'startIdleClock' }
+  | { readonly type: 'stopIdleClock' }
+  | { readonly type: 'cutConnections'; readonly reason: string }
+  /** Feed this event to the machine next. */
+  | { readonly type: 'then'; readonly event: MachineEvent };
 
 export interface Step {
   readonly state: MachineState;
@@ -73,13 +76,13 @@ function judgeStart(readiness: Readiness): Step {
     case 'ready':
       return {
         state: RUNNING,
-        effects: [{ type: 'disarmStartTimer' }, { type: 'armIdleTimer' }, { type: 'release' }],
+        effects: [{ type: 'disarmStartTimer' }, { type: 'startIdleClock' }, { type: 'release' }],
         reason: 'every member is ready',
       };
     case 'pending':
       return stay({ name: 'Starting', launched: true, last: readiness });
     case 'down':
-      return failWake(readiness.detail, readiness.anyRunning);
+      return failWake(readiness.detail, readiness.anyUp);
     case 'unhealthy':
       return failWake(readiness.detail, true);
     case 'empty':
@@ -88,7 +91,7 @@ function judgeStart(readiness: Readiness): Step {
 }
 
 function isAwake(readiness: Readiness): boolean {
-  return readiness.kind === 'pending' || readiness.kind === 'unhealthy' || (readiness.kind === 'down' && readiness.anyRunning);
+  return readiness.kind === 'pending' || readiness.kind === 'unhealthy' || (readiness.kind === 'down' && readiness.anyUp);
 }
 
 function fromIdle(state: MachineState & { name: 'Idle' }, event: MachineEvent): Step {
@@ -101,7 +104,7 @@ function fromIdle(state: MachineState & { name: 'Idle' }, event: MachineEvent): 
       };
     case 'observed':
       if (event.readiness.kind === 'ready') {
-        return { state: RUNNING, effects: [{ type: 'armIdleTimer' }], reason: 'every member is running (started outside proxytainer)' };
+        return { state: RUNNING, effects: [{ type: 'startIdleClock' }], reason: 'every member is running (started outside proxytainer)' };
       }
       return stay({ name: 'Idle', awake: isAwake(event.readiness) });
     case 'sleep':
@@ -147,8 +150,8 @@ function fromRunning(state: MachineState & { name: 'Running' }, event: MachineEv
       if (readiness.kind === 'down' || readiness.kind === 'empty') {
         const why = readiness.kind === 'down' ? `${readiness.detail} (changed outside proxytainer)` : 'every member was removed';
         return {
-          state: { name: 'Idle', awake: readiness.kind === 'down' && readiness.anyRunning },
-          effects: [{ type: 'disarmIdleTimer' }, { type: 'cutConnections', reason: why }],
+          state: { name: 'Idle', awake: readiness.kind === 'down' && readiness.anyUp },
+          effects: [{ type: 'stopIdleClock' }, { type: 'cutConnections', reason: why }],
           reason: why,
         };
       }
@@ -156,7 +159,7 @@ function fromRunning(state: MachineState & { name: 'Running' }, event: MachineEv
     }
     case 'idleElapsed':
     case 'sleep':
-      return { state: STOPPING, effects: [{ type: 'disarmIdleTimer' }, { type: 'halt' }], reason: event.reason };
+      return { state: STOPPING, effects: [{ type: 'stopIdleClock' }, { type: 'halt' }], reason: event.reason };
     case 'wake':
     case 'launched':
     case 'launchFailed':
@@ -168,10 +171,14 @@ function fromRunning(state: MachineState & { name: 'Running' }, event: MachineEv
 
 function fromStopping(state: MachineState & { name: 'Stopping' }, event: MachineEvent): Step {
   switch (event.type) {
-    case 'stopped':
+    case 'stopped': {
+      const cut: Effect = { type: 'cutConnections', reason: 'the group was stopped' };
+      // Connections that arrived while it stopped wait for it: wake it again for them.
+      const again: Effect[] = event.waiting > 0 ? [{ type: 'then', event: { type: 'wake', reason: `${event.waiting} connection(s) waited for the stop` } }] : [];
       return event.error === null
-        ? { state: IDLE, effects: [{ type: 'cutConnections', reason: 'the group was stopped' }], reason: 'every member stopped' }
-        : { state: { name: 'Idle', awake: true }, effects: [{ type: 'cutConnections', reason: 'the group was stopped' }], reason: `stop failed: ${event.error}` };
+        ? { state: IDLE, effects: [cut, ...again], reason: 'every member stopped' }
+        : { state: { name: 'Idle', awake: true }, effects: [cut, ...again], reason: `stop failed: ${event.error}` };
+    }
     case 'wake':
     case 'observed':
     case 'launched':

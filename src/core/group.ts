@@ -1,19 +1,24 @@
 import { type Clock, type Timer } from './clock.js';
 import { formatDuration } from './duration.js';
 import { describeError } from './errors.js';
+import { failuresOf } from './failures.js';
 import { type Effect, type GroupStateName, INITIAL_STATE, type MachineEvent, type MachineState, transition } from './group-machine.js';
 import type { Logger } from './logger.js';
 import { assessReadiness } from './readiness.js';
-import type { Member, Runtime } from './runtime.js';
+import { isUp, type Member, type Runtime } from './runtime.js';
+import { SerialQueue } from './serial-queue.js';
+import { type ConnectionTracker, Traffic } from './traffic.js';
+
+export type { ConnectionTracker } from './traffic.js';
 
 export interface GroupSettings {
   /** How long without traffic before the group is stopped. */
   readonly idleMs: number;
-  /** Wait for Docker healthchecks to report healthy before forwarding. */
+  /** Wait for health checks to report healthy before forwarding. */
   readonly health: boolean;
   /** How long a wake may take, from the first start call to every member ready. */
   readonly startTimeoutMs: number;
-  /** Passed to the runtime's stop; undefined leaves the container's own default. */
+  /** Passed to the runtime's stop; undefined leaves the member's own default. */
   readonly stopTimeoutSeconds: number | undefined;
   /** Open connections keep the group awake even when no bytes move. */
   readonly connectionsKeepAwake: boolean;
@@ -33,13 +38,23 @@ export class WakeError extends Error {
   }
 }
 
-/** The group's accounting of one client connection; every method is cheap and idempotent where it matters. */
-export interface ConnectionTracker {
-  /** The connection is spliced to its upstream; `cut` closes it when the group stops. */
-  established(cut: () => void): void;
-  /** Bytes moved: `in` from the client towards the upstream, `out` back. */
-  transferred(direction: 'in' | 'out', bytes: number): void;
-  closed(): void;
+/**
+ * A step of the lifecycle, as listeners see it: a state change (`from` differs
+ * from `to`), or, while Starting, a change in what the wake still waits for.
+ */
+export interface Transition {
+  readonly from: GroupStateName;
+  readonly to: GroupStateName;
+  /** Why the state changed; while waiting, what the wake waits for. */
+  readonly detail: string;
+}
+
+/** A connection (or an operator) waiting for the group to run. */
+export interface Hold {
+  /** Resolves once the group is Running; rejects with a WakeError when the wake fails. */
+  readonly promise: Promise<void>;
+  /** Stops waiting; the promise rejects with `error`. The wake goes on for the others. */
+  readonly cancel: (error: Error) => void;
 }
 
 export interface GroupSnapshot {
@@ -59,64 +74,6 @@ export interface GroupSnapshot {
   readonly msUntilSleep: number | null;
 }
 
-/** A group's connections and activity, shared with each connection's tracker. */
-class Traffic {
-  connecting = 0;
-  bytesIn = 0;
-  bytesOut = 0;
-  lastActivity: number;
-  /** Whether anything happened since the group was created, for status (the idle clock starts at creation regardless). */
-  active = false;
-  /** How to close each open connection when the group stops. */
-  readonly cuts = new Set<() => void>();
-
-  constructor(private readonly clock: Clock) {
-    this.lastActivity = clock.now();
-  }
-
-  touch(): void {
-    this.lastActivity = this.clock.now();
-    this.active = true;
-  }
-}
-
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSED = 2;
-
-/** One connection's accounting: a plain object with its methods on the prototype, as there may be ten thousand. */
-class Tracker implements ConnectionTracker {
-  private phase = CONNECTING;
-  private cut: (() => void) | null = null;
-
-  constructor(private readonly traffic: Traffic) {
-    traffic.connecting++;
-    traffic.touch();
-  }
-
-  established(cut: () => void): void {
-    if (this.phase !== CONNECTING) return;
-    this.phase = OPEN;
-    this.traffic.connecting--;
-    this.cut = cut;
-    this.traffic.cuts.add(cut);
-    this.traffic.touch();
-  }
-
-  transferred(direction: 'in' | 'out', bytes: number): void {
-    if (direction === 'in') this.traffic.bytesIn += bytes;
-    else this.traffic.bytesOut += bytes;
-    this.traffic.touch();
-  }
-
-  closed(): void {
-    if (this.phase === CONNECTING) this.traffic.connecting--;
-    if (this.cut !== null) this.traffic.cuts.delete(this.cut);
-    if (this.phase !== CLOSED) this.traffic.touch();
-    this.phase = CLOSED;
-  }
-}
-
 /** What a wake whose start calls have returned is still waiting for. */
 function pendingDetail(state: MachineState): string | null {
   return state.name === 'Starting' && state.launched && state.last?.kind === 'pending' ? state.last.detail : null;
@@ -127,25 +84,27 @@ interface Waiter {
   reject(error: Error): void;
 }
 
+const SHUTTING_DOWN = 'proxytainer is shutting down';
+
 /**
- * One container group: runs the lifecycle machine, holds the connections that
- * wait for it, and keeps the idle clock. Docker calls go through a queue, one
- * at a time, so a start and a stop of the same group never overlap.
+ * One group: runs the lifecycle machine, holds what waits for it, and keeps
+ * the idle clock. Every rule lives in the machine (group-machine.ts); this
+ * controller feeds it events and carries out the effects it returns. Runtime
+ * calls go through a queue, one at a time, so a start and a stop of the same
+ * group never overlap.
  */
 export class Group {
   private machine: MachineState = INITIAL_STATE;
   private readonly waiters = new Set<Waiter>();
-  private readonly stateListeners = new Set<(state: GroupStateName) => void>();
-  private readonly progressListeners = new Set<(state: GroupStateName, detail: string) => void>();
+  private readonly sleepers: ((error: string | null) => void)[] = [];
+  private readonly listeners = new Set<(transition: Transition) => void>();
   private readonly lifetime = new AbortController();
   private readonly logger: Logger;
   private readonly traffic: Traffic;
+  private readonly queue: SerialQueue;
   private members: readonly Member[] | null = null;
   private startTimer: Timer | null = null;
   private idleTimer: Timer | null = null;
-  private ops: Promise<void> = Promise.resolve();
-  private refreshQueued = false;
-  private lastStopError: string | null = null;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
 
@@ -156,6 +115,9 @@ export class Group {
   ) {
     this.logger = deps.logger.child(name);
     this.traffic = new Traffic(deps.clock);
+    this.queue = new SerialQueue((error) => {
+      if (!this.closed) this.logger.error(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    });
   }
 
   get state(): GroupStateName {
@@ -180,53 +142,32 @@ export class Group {
     if (this.machine.name === 'Running') this.scheduleIdleCheck();
   }
 
+  /** Every step of the lifecycle; returns an unsubscribe function. */
+  onTransition(listener: (transition: Transition) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** State changes only. */
   onStateChange(listener: (state: GroupStateName) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.onTransition(({ from, to }) => {
+      if (from !== to) listener(to);
+    });
   }
 
-  /** Every state change with its reason, and what a wake is still waiting for, for `wake`'s progress display. */
-  onProgress(listener: (state: GroupStateName, detail: string) => void): () => void {
-    this.progressListeners.add(listener);
-    return () => this.progressListeners.delete(listener);
-  }
-
-  /** Resolves once the Docker calls queued so far (the first reading after `watch`, a stop) are done. */
+  /** Resolves once the runtime calls queued so far (the first reading after `watch`, a stop) are done. */
   async settled(): Promise<void> {
-    await this.ops;
+    await this.queue.drained();
   }
 
   /**
-   * Resolves once the group is Running, waking it if needed. Rejects with a
-   * WakeError when the wake fails, or with the signal's reason when aborted.
+   * Waits for the group to run, waking it if needed; `reason` is logged by
+   * the wake this call starts. A cancel function rather than an AbortSignal:
+   * a held connection costs a closure, not an AbortController (about 1 KB
+   * each, which adds up when ten thousand connections wait for one wake).
    */
-  acquire(reason: string, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    const held = this.hold(reason);
-    if (signal !== undefined) {
-      const onAbort = (): void => {
-        held.cancel(signal.reason as Error);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      void held.promise.then(
-        () => {
-          signal.removeEventListener('abort', onAbort);
-        },
-        () => {
-          signal.removeEventListener('abort', onAbort);
-        },
-      );
-    }
-    return held.promise;
-  }
-
-  /**
-   * Like acquire, with a cancel function instead of an AbortSignal: a held
-   * connection costs a closure, not an AbortController (about 1 KB each,
-   * which adds up when ten thousand connections wait for one wake).
-   */
-  hold(reason: string): { readonly promise: Promise<void>; readonly cancel: (error: Error) => void } {
-    if (this.closed) return { promise: Promise.reject(new WakeError('proxytainer is shutting down')), cancel: () => undefined };
+  hold(reason: string): Hold {
+    if (this.closed) return { promise: Promise.reject(new WakeError(SHUTTING_DOWN)), cancel: () => undefined };
     if (this.machine.name === 'Running') return { promise: Promise.resolve(), cancel: () => undefined };
     let waiter: Waiter | undefined;
     const promise = new Promise<void>((resolve, reject) => {
@@ -243,19 +184,14 @@ export class Group {
     };
   }
 
-  /** Puts the group to sleep now, as an idle stop would; resolves when it is Idle, with what failed to stop, if anything. */
-  async sleep(reason: string): Promise<string | null> {
+  /**
+   * Puts the group to sleep now, as an idle stop would. Resolves once it is
+   * Idle, with what the stop that put it there failed to do, or null.
+   */
+  sleep(reason: string): Promise<string | null> {
     this.dispatch({ type: 'sleep', reason });
-    if (this.machine.name !== 'Stopping') return null;
-    await new Promise<void>((resolve) => {
-      const off = this.onStateChange((state) => {
-        if (state !== 'Stopping') {
-          off();
-          resolve();
-        }
-      });
-    });
-    return this.lastStopError;
+    if (this.machine.name !== 'Stopping') return Promise.resolve(null);
+    return new Promise((resolve) => this.sleepers.push(resolve));
   }
 
   /** Counts as activity: the idle clock starts again. */
@@ -265,7 +201,7 @@ export class Group {
 
   /** Registers a new client connection; it counts as activity and keeps the group from stopping until it is spliced or gone. */
   track(): ConnectionTracker {
-    return new Tracker(this.traffic);
+    return this.traffic.track();
   }
 
   snapshot(): GroupSnapshot {
@@ -279,7 +215,7 @@ export class Group {
       members: this.members,
       held: this.waiters.size,
       connecting: traffic.connecting,
-      open: traffic.cuts.size,
+      open: traffic.open,
       bytesIn: traffic.bytesIn,
       bytesOut: traffic.bytesOut,
       msSinceActivity: traffic.active ? msSinceActivity : null,
@@ -287,16 +223,17 @@ export class Group {
     };
   }
 
-  /** Teardown: stop following the runtime, abort Docker calls in flight, let held connections go. Containers are left as they are. */
+  /** Teardown: stop following the runtime, abort runtime calls in flight, let what waits go. Members are left as they are. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
     this.startTimer?.cancel();
     this.idleTimer?.cancel();
-    this.lifetime.abort(new WakeError('proxytainer is shutting down'));
-    this.rejectWaiters('proxytainer is shutting down');
-    await this.ops;
+    this.lifetime.abort(new WakeError(SHUTTING_DOWN));
+    this.rejectWaiters(SHUTTING_DOWN);
+    for (const sleeper of this.sleepers.splice(0)) sleeper(SHUTTING_DOWN);
+    await this.queue.drained();
   }
 
   private dispatch(event: MachineEvent): void {
@@ -305,31 +242,23 @@ export class Group {
     const step = transition(before, event);
     this.machine = step.state;
     const changed = step.state.name !== before.name;
-    if (changed) {
-      if (step.state.name === 'Running') this.touch();
-      this.logger.info(`State change (${before.name} => ${step.state.name})${step.reason === '' ? '' : `: ${step.reason}`}`);
+    if (changed) this.logger.info(`State change (${before.name} => ${step.state.name})${step.reason === '' ? '' : `: ${step.reason}`}`);
+    if (event.type === 'stopped') for (const sleeper of this.sleepers.splice(0)) sleeper(event.error);
+    const waitingFor = pendingDetail(step.state);
+    if (changed || waitingFor !== pendingDetail(before)) {
+      const detail = changed ? step.reason : (waitingFor ?? '');
+      for (const listener of this.listeners) listener({ from: before.name, to: step.state.name, detail });
     }
     for (const effect of step.effects) this.run(effect);
-    const waitingFor = pendingDetail(step.state);
-    const waitedFor = pendingDetail(before);
-    if (changed || waitingFor !== waitedFor) {
-      const detail = changed ? step.reason : (waitingFor ?? '');
-      for (const listener of this.progressListeners) listener(step.state.name, detail);
-    }
-    if (!changed) return;
-    for (const listener of this.stateListeners) listener(step.state.name);
-    if (step.state.name === 'Idle' && this.waiters.size > 0) {
-      this.dispatch({ type: 'wake', reason: `${this.waiters.size} connection(s) waited for the stop` });
-    }
   }
 
   private run(effect: Effect): void {
     switch (effect.type) {
       case 'launch':
-        this.enqueue(() => this.launch());
+        this.queue.run(() => this.launch());
         return;
       case 'halt':
-        this.enqueue(() => this.halt());
+        this.queue.run(() => this.halt());
         return;
       case 'release': {
         const waiters = [...this.waiters];
@@ -353,20 +282,22 @@ export class Group {
         this.startTimer?.cancel();
         this.startTimer = null;
         return;
-      case 'armIdleTimer':
+      case 'startIdleClock':
+        this.traffic.touch();
         this.scheduleIdleCheck();
         return;
-      case 'disarmIdleTimer':
+      case 'stopIdleClock':
         this.idleTimer?.cancel();
         this.idleTimer = null;
         return;
       case 'cutConnections': {
-        const cuts = [...this.traffic.cuts];
-        this.traffic.cuts.clear();
-        if (cuts.length > 0) this.logger.info(`closing ${cuts.length} open connection(s): ${effect.reason}`);
-        for (const cut of cuts) cut();
+        const cut = this.traffic.cutAll();
+        if (cut > 0) this.logger.info(`closing ${cut} open connection(s): ${effect.reason}`);
         return;
       }
+      case 'then':
+        this.dispatch(effect.event);
+        return;
     }
   }
 
@@ -389,7 +320,8 @@ export class Group {
   private idleCheck(): void {
     if (this.machine.name !== 'Running') return;
     const { traffic } = this;
-    const busy = traffic.connecting > 0 || (this.currentSettings.connectionsKeepAwake && traffic.cuts.size > 0);
+    // A connection still being connected is about to carry traffic; open ones count only when asked.
+    const busy = traffic.connecting > 0 || (this.currentSettings.connectionsKeepAwake && traffic.open > 0);
     if (busy) traffic.touch();
     if (busy || this.deps.clock.now() - traffic.lastActivity < this.currentSettings.idleMs) {
       this.scheduleIdleCheck();
@@ -400,10 +332,8 @@ export class Group {
 
   /** Re-reads the members; coalesced, so a burst of runtime events costs one reading. */
   private refresh(reason: string): void {
-    if (this.refreshQueued || this.closed) return;
-    this.refreshQueued = true;
-    this.enqueue(async () => {
-      this.refreshQueued = false;
+    if (this.closed) return;
+    this.queue.coalesce('refresh', async () => {
       try {
         const members = await this.readMembers();
         this.logger.trace(`read ${members.length} member(s) after ${reason}`);
@@ -432,10 +362,9 @@ export class Group {
       this.dispatch({ type: 'launchFailed', reason: `the group has no members yet: no ${runtime.describeGroup(this.name)} exist yet`, rollback: false });
       return;
     }
-    const asleep = members.filter((m) => m.state !== 'running' && m.state !== 'restarting');
-    this.logger.debug(`starting ${asleep.map((m) => m.name).join(', ') || 'nothing (every member already runs)'}`);
-    const results = await Promise.allSettled(asleep.map((m) => runtime.start(m, this.lifetime.signal)));
-    const failures = results.flatMap((result, i) => (result.status === 'rejected' ? [`${asleep[i]?.name ?? '?'}: ${describeError(result.reason)}`] : []));
+    const asleep = members.filter((m) => !isUp(m));
+    this.logger.debug(`waking ${asleep.map((m) => m.name).join(', ') || 'nothing (every member is already up)'}`);
+    const failures = await failuresOf(asleep, (m) => m.name, (m) => runtime.wake(m, this.lifetime.signal));
     let after: readonly Member[] | null = null;
     try {
       after = await this.readMembers();
@@ -443,11 +372,7 @@ export class Group {
       failures.push(`cannot read the members after starting them: ${describeError(error)}`);
     }
     if (failures.length > 0 || after === null) {
-      this.dispatch({
-        type: 'launchFailed',
-        reason: `could not start ${failures.join('; ')}`,
-        rollback: after === null || after.some((m) => m.state === 'running'),
-      });
+      this.dispatch({ type: 'launchFailed', reason: `could not start ${failures.join('; ')}`, rollback: after === null || after.some(isUp) });
       return;
     }
     this.dispatch({ type: 'launched', readiness: assessReadiness(after, this.currentSettings) });
@@ -458,23 +383,15 @@ export class Group {
     let error: string | null = null;
     try {
       const members = await this.readMembers();
-      const awake = members.filter((m) => m.state === 'running' || m.state === 'restarting' || m.state === 'paused');
+      const awake = members.filter((m) => m.phase !== 'stopped');
       this.logger.debug(`stopping ${awake.map((m) => m.name).join(', ') || 'nothing (every member already stopped)'}`);
-      const options = { timeoutSeconds: this.currentSettings.stopTimeoutSeconds };
-      const results = await Promise.allSettled(awake.map((m) => runtime.stop(m, options, this.lifetime.signal)));
-      const failures = results.flatMap((result, i) => (result.status === 'rejected' ? [`${awake[i]?.name ?? '?'}: ${describeError(result.reason)}`] : []));
+      const options = { mode: 'stop', timeoutSeconds: this.currentSettings.stopTimeoutSeconds } as const;
+      const failures = await failuresOf(awake, (m) => m.name, (m) => runtime.sleep(m, options, this.lifetime.signal));
       if (failures.length > 0) error = `could not stop ${failures.join('; ')}`;
     } catch (cause) {
       error = `cannot list the group's members through ${runtime.endpoint}: ${describeError(cause)}`;
     }
-    this.lastStopError = error;
-    this.dispatch({ type: 'stopped', error });
+    this.dispatch({ type: 'stopped', error, waiting: this.waiters.size });
     if (error !== null) this.refresh('failed stop');
-  }
-
-  private enqueue(op: () => Promise<void>): void {
-    this.ops = this.ops.then(op).catch((error: unknown) => {
-      if (!this.closed) this.logger.error(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    });
   }
 }

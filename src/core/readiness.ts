@@ -1,37 +1,27 @@
-import type { Member } from './runtime.js';
+import { isUp, type Member } from './runtime.js';
 
 /** What a group's members say about whether it can serve. */
 export type Readiness =
   | { readonly kind: 'empty' }
   | { readonly kind: 'ready' }
-  /** Every member is running or restarting, some are not healthy yet. */
+  /** Every member is up or on its way, some are not ready yet. */
   | { readonly kind: 'pending'; readonly detail: string }
-  /** Some member is not running. */
-  | { readonly kind: 'down'; readonly detail: string; readonly anyRunning: boolean }
-  /** Every member runs, but some healthcheck reports unhealthy. */
+  /** Some member is asleep or ended. `anyUp`: some other member is up, so stopping is not a no-op. */
+  | { readonly kind: 'down'; readonly detail: string; readonly anyUp: boolean }
+  /** Every member runs, but some health check reports unhealthy. */
   | { readonly kind: 'unhealthy'; readonly detail: string };
 
-function describeDown(member: Member): string {
-  const code = member.exitCode === null ? '' : ` (exit code ${member.exitCode})`;
-  return `${member.name} is ${member.state}${member.state === 'exited' || member.state === 'dead' ? code : ''}`;
-}
-
 /**
- * Judges a group from its members. With `health` on, a member with a Docker
- * healthcheck must report healthy; without a healthcheck, running is enough.
+ * Judges a group from its members. With `health` on, a member with a health
+ * check must report healthy; without a health check, running is enough.
  */
 export function assessReadiness(members: readonly Member[], options: { readonly health: boolean }): Readiness {
   if (members.length === 0) return { kind: 'empty' };
-  const down = members.filter((m) => m.state !== 'running' && m.state !== 'restarting');
+  const down = members.filter((m) => !isUp(m));
   if (down.length > 0) {
-    return {
-      kind: 'down',
-      detail: down.map(describeDown).join(', '),
-      anyRunning: members.some((m) => m.state === 'running'),
-    };
+    return { kind: 'down', detail: down.map((m) => m.detail).join(', '), anyUp: members.some(isUp) };
   }
-  const restarting = members.filter((m) => m.state === 'restarting');
-  const running = members.filter((m) => m.state === 'running');
+  const running = members.filter((m) => m.phase === 'running');
   if (options.health) {
     const unhealthy = running.filter((m) => m.health === 'unhealthy');
     if (unhealthy.length > 0) {
@@ -39,7 +29,7 @@ export function assessReadiness(members: readonly Member[], options: { readonly 
     }
   }
   const waiting = [
-    ...restarting.map((m) => `${m.name} is restarting`),
+    ...members.filter((m) => m.phase === 'starting').map((m) => m.detail),
     ...(options.health ? running.filter((m) => m.health === 'starting').map((m) => `${m.name} is not healthy yet`) : []),
   ];
   return waiting.length > 0 ? { kind: 'pending', detail: waiting.join(', ') } : { kind: 'ready' };

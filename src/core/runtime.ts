@@ -1,24 +1,41 @@
 /**
- * The port through which the core drives containers. Docker implements it in
- * src/docker; tests implement it with fakes. It speaks only these types, so a
- * Swarm or Podman backend is a new adapter, not an edit to the core.
+ * The port through which the core drives a group's members. Docker implements
+ * it in src/docker; tests implement it in memory. It speaks the core's own
+ * words: how far up a member is, and how it is put to sleep and woken. What
+ * those mean on a backend (start or unpause a container, scale a service) is
+ * the adapter's business, so a new backend is a new adapter, not an edit here.
  */
 
-/** Docker's container states, plus whatever a newer engine may add. */
-export type MemberState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead' | (string & {});
+/**
+ * How far up a member is.
+ * - `running`: up; whether it is ready also depends on its health.
+ * - `starting`: on its way up by itself (restarting, tasks being scheduled).
+ * - `paused`: asleep but kept in memory; it wakes in milliseconds.
+ * - `stopped`: asleep or ended (never started, exited, scaled to zero).
+ */
+export type MemberPhase = 'running' | 'starting' | 'paused' | 'stopped';
 
-/** `none` means the member has no healthcheck. */
+/** `none` means the member has no health check. */
 export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
 
-/** One container of a group, as the runtime last saw it. */
+/** How a group goes to sleep: stop its members (memory freed), or pause them (memory kept, wakes fast). */
+export type SleepMode = 'stop' | 'pause';
+
+/** One member of a group, as the runtime last saw it. */
 export interface Member {
   readonly id: string;
   readonly name: string;
-  readonly state: MemberState;
+  readonly phase: MemberPhase;
   readonly health: HealthStatus;
-  /** Exit code of the last run, when the member is not running. */
-  readonly exitCode: number | null;
-  readonly labels: Readonly<Record<string, string>>;
+  /** The backend's own word for its state, shown by `status`: `running`, `exited`, `paused`. */
+  readonly state: string;
+  /** What it is doing, in a phrase for messages: `web exited (exit code 3)`, `web is restarting`. */
+  readonly detail: string;
+}
+
+/** Up, or on its way up by itself: waking it needs no call. */
+export function isUp(member: Member): boolean {
+  return member.phase === 'running' || member.phase === 'starting';
 }
 
 /** Something about a group's members may have changed; `group: null` means any group. */
@@ -34,10 +51,10 @@ export interface Runtime {
   describeGroup(group: string): string;
   /** The group's members now, found afresh (never cached: recreated containers get new IDs). */
   members(group: string, signal: AbortSignal): Promise<Member[]>;
-  /** Makes the member run. Already running is success. */
-  start(member: Member, signal: AbortSignal): Promise<void>;
-  /** Stops the member. Already stopped, or gone, is success. */
-  stop(member: Member, options: { readonly timeoutSeconds: number | undefined }, signal: AbortSignal): Promise<void>;
+  /** Brings the member up from however it sleeps. Already up is success. */
+  wake(member: Member, signal: AbortSignal): Promise<void>;
+  /** Puts the member to sleep the given way. Already asleep, or gone, is success. */
+  sleep(member: Member, options: { readonly mode: SleepMode; readonly timeoutSeconds: number | undefined }, signal: AbortSignal): Promise<void>;
   /** Calls `listener` whenever members may have changed; returns an unsubscribe function. */
   subscribe(listener: (change: RuntimeChange) => void): () => void;
 }

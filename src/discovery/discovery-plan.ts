@@ -1,6 +1,8 @@
 import { formatHostPort, type HostPort } from '../core/address.js';
 import { formatDuration } from '../core/duration.js';
-import { LABEL, type LabelledContainer, type LabelProblem, readMemberLabels } from './labels.js';
+import type { CatalogEntry } from '../core/catalog.js';
+import { LABEL } from '../core/labels.js';
+import { type LabelProblem, readMemberLabels } from './labels.js';
 
 export interface PlannedListener {
   readonly port: number;
@@ -8,7 +10,7 @@ export interface PlannedListener {
   /** null: forward to the declaring member's own address at `port`. */
   readonly upstream: HostPort | null;
   /** The member whose labels declared this port. */
-  readonly declaredBy: LabelledContainer;
+  readonly declaredBy: CatalogEntry;
 }
 
 export interface PlannedGroup {
@@ -62,7 +64,7 @@ class FirstWins<T> {
  * predictably: containers are taken oldest first (then by name), and the
  * first to claim a port or set a group setting wins; the rest are reported.
  */
-export function planDiscovery(containers: readonly LabelledContainer[]): DiscoveryPlan {
+export function planDiscovery(containers: readonly CatalogEntry[]): DiscoveryPlan {
   const ordered = [...containers].sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
   const problems: LabelProblem[] = [];
   const groups = new Map<string, { name: string; members: string[]; idle: FirstWins<number>; health: FirstWins<boolean> }>();

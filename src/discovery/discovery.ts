@@ -1,14 +1,16 @@
+import type { Catalog } from '../core/catalog.js';
 import type { GroupSettings } from '../core/group.js';
 import { describeError } from '../core/errors.js';
+import { LABEL } from '../core/labels.js';
 import { fixedUpstream, type Listener, type UpstreamSource } from '../core/listener.js';
 import type { Logger } from '../core/logger.js';
 import type { Proxy } from '../core/proxy.js';
-import type { DockerRuntime } from '../docker/docker-runtime.js';
+import { SerialQueue } from '../core/serial-queue.js';
 import { type DiscoveryPlan, describePlannedUpstream, type PlannedGroup, type PlannedListener, planDiscovery } from './discovery-plan.js';
-import { LABEL, type LabelProblem } from './labels.js';
+import type { LabelProblem } from './labels.js';
 
 export interface DiscoveryOptions {
-  readonly runtime: DockerRuntime;
+  readonly catalog: Catalog;
   readonly proxy: Proxy;
   readonly logger: Logger;
   /** Settings for groups whose labels do not say otherwise (from the command line). */
@@ -18,9 +20,6 @@ export interface DiscoveryOptions {
   readonly graceMs: number;
 }
 
-/** Actions that may add or remove members or change their labels. */
-const MEMBERSHIP_ACTIONS = new Set(['create', 'destroy', 'rename']);
-
 function problemKey(problem: LabelProblem): string {
   return `${problem.container}\u0000${problem.label}\u0000${problem.message}`;
 }
@@ -28,41 +27,39 @@ function problemKey(problem: LabelProblem): string {
 /**
  * Discovery mode: keeps the proxy's groups and listeners equal to what the
  * containers' labels declare. Every change is a reconcile from a fresh
- * listing, triggered by Docker events and by every reconnect of the events
- * stream, so a missed event can never leave a stale or missing listener.
+ * listing, triggered by the catalog's membership changes, which include
+ * every reconnect of its feed, so a missed event can never leave a stale or
+ * missing listener.
  */
 export class Discovery {
   private readonly listeners = new Map<number, Listener>();
   private readonly lifetime = new AbortController();
-  private readonly unsubscribe: (() => void)[] = [];
+  private readonly queue: SerialQueue;
+  private unsubscribe: (() => void) | null = null;
   private problems: readonly LabelProblem[] = [];
   private reported = new Set<string>();
-  private ops: Promise<void> = Promise.resolve();
-  private queued = false;
   private stopped = false;
 
-  constructor(private readonly options: DiscoveryOptions) {}
+  constructor(private readonly options: DiscoveryOptions) {
+    this.queue = new SerialQueue((error) => {
+      options.logger.error(`internal error while reconciling (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    });
+  }
 
   /** Builds the listeners from the labels now, then follows changes. */
   async start(): Promise<void> {
-    const { runtime } = this.options;
-    this.unsubscribe.push(
-      runtime.onContainerEvent((event) => {
-        if (MEMBERSHIP_ACTIONS.has(event.action)) this.reconcile(`${event.action} of ${event.attributes['name'] ?? event.id.slice(0, 12)}`);
-      }),
-      runtime.subscribe((change) => {
-        if (change.group === null) this.reconcile(change.reason);
-      }),
-    );
+    this.unsubscribe ??= this.options.catalog.onMembershipChange((reason) => {
+      this.reconcile(reason);
+    });
     this.reconcile('startup');
-    await this.ops;
+    await this.queue.drained();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const off of this.unsubscribe) off();
+    this.unsubscribe?.();
     this.lifetime.abort(new Error('discovery stopped'));
-    await this.ops;
+    await this.queue.drained();
   }
 
   /** Label and port problems found by the last reconcile, for `status`. */
@@ -70,25 +67,19 @@ export class Discovery {
     return this.problems;
   }
 
-  /** Runs a reconcile after any in flight; a burst of events costs one. */
+  /** Runs a reconcile after any in flight; a burst of changes costs one. */
   reconcile(reason: string): void {
-    if (this.queued || this.stopped) return;
-    this.queued = true;
-    this.ops = this.ops
-      .then(async () => {
-        this.queued = false;
-        if (!this.stopped) await this.reconcileNow(reason);
-      })
-      .catch((error: unknown) => {
-        this.options.logger.error(`internal error while reconciling (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      });
+    if (this.stopped) return;
+    this.queue.coalesce('reconcile', async () => {
+      if (!this.stopped) await this.reconcileNow(reason);
+    });
   }
 
   private async reconcileNow(reason: string): Promise<void> {
-    const { runtime, logger } = this.options;
+    const { catalog, logger } = this.options;
     let plan: DiscoveryPlan;
     try {
-      plan = planDiscovery(await runtime.labelledContainers(this.lifetime.signal));
+      plan = planDiscovery(await catalog.list(this.lifetime.signal));
     } catch (error) {
       if (!this.stopped) logger.warn(`cannot list labelled containers (${describeError(error)}); keeping the current listeners`);
       return;
@@ -166,11 +157,11 @@ export class Discovery {
   /** A declared upstream, or the declaring member's own address, looked up at each wake. */
   private upstreamFor(wanted: PlannedListener): UpstreamSource {
     if (wanted.upstream !== null) return fixedUpstream(wanted.upstream);
-    const { runtime } = this.options;
+    const { catalog } = this.options;
     const member = wanted.declaredBy.name;
     return {
       description: describePlannedUpstream(wanted),
-      resolve: async (signal) => ({ host: await runtime.memberAddress(member, signal), port: wanted.port }),
+      resolve: async (signal) => ({ host: await catalog.address(member, signal), port: wanted.port }),
     };
   }
 

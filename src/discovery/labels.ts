@@ -1,15 +1,8 @@
 import { type HostPort, parseHostPort, parsePort } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
+import type { CatalogEntry } from '../core/catalog.js';
 import { describeError } from '../core/errors.js';
-
-/** The labels proxytainer reads (DESIGN.md, Labels). */
-export const LABEL = {
-  group: 'proxytainer.group',
-  port: 'proxytainer.port',
-  upstream: 'proxytainer.upstream',
-  idle: 'proxytainer.idle',
-  health: 'proxytainer.health',
-} as const;
+import { LABEL, splitList } from '../core/labels.js';
 
 /** A label value that could not be used; reported in the log and in `status`, never fatal. */
 export interface LabelProblem {
@@ -20,15 +13,6 @@ export interface LabelProblem {
   readonly group?: string;
 }
 
-/** A container as discovery sees it: its labels, and when it was created (for "first wins"). */
-export interface LabelledContainer {
-  readonly id: string;
-  readonly name: string;
-  /** Creation time in seconds; earlier containers win conflicts. */
-  readonly created: number;
-  readonly labels: Readonly<Record<string, string>>;
-}
-
 export interface DeclaredPort {
   readonly port: number;
   /** Where to forward; null means the member's own address at the same port. */
@@ -37,22 +21,18 @@ export interface DeclaredPort {
 
 /** What one container's labels declare, after dropping what could not be read. */
 export interface MemberDeclaration {
-  readonly container: LabelledContainer;
+  readonly container: CatalogEntry;
   readonly group: string;
   readonly ports: readonly DeclaredPort[];
   readonly idleMs: number | undefined;
   readonly health: boolean | undefined;
 }
 
-function splitList(value: string): string[] {
-  return value.split(',').map((part) => part.trim());
-}
-
 /**
  * Reads one container's proxytainer labels. Every unusable value becomes a
  * problem naming the container and the label; the rest is still used.
  */
-export function readMemberLabels(container: LabelledContainer): { declaration: MemberDeclaration | null; problems: LabelProblem[] } {
+export function readMemberLabels(container: CatalogEntry): { declaration: MemberDeclaration | null; problems: LabelProblem[] } {
   const problems: LabelProblem[] = [];
   const problem = (label: string, message: string, group?: string): void => {
     problems.push({ container: container.name, label, message, ...(group === undefined ? {} : { group }) });

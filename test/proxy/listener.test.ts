@@ -132,12 +132,12 @@ describe('Listener on loopback sockets', () => {
   it('a connection still connecting when the group stops is held again and woken with it, not left retrying', async () => {
     const upstreamPort = await freePort();
     const { runtime, port, group } = await setup({ upstreamPort });
-    runtime.set('g', 'web', { state: 'running' });
+    runtime.set('web', { phase: 'running' });
     await settle();
     assert.equal(group.state, 'Running');
     const pending = echoThrough(port, Buffer.from('after the restart'));
     await new Promise((resolve) => setTimeout(resolve, 100)); // retrying: nothing listens upstream
-    runtime.set('g', 'web', { state: 'exited', exitCode: 0 });
+    runtime.set('web', { phase: 'stopped', exitCode: 0 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(runtime.count('start web'), 1, 'the connection went back to waiting and woke the group');
     const echo = await startEchoServer(upstreamPort);
@@ -279,7 +279,7 @@ describe('Listener on loopback sockets', () => {
     const echo = await startEchoServer();
     cleanups.push(() => closeServer(echo.server));
     const runtime = new FakeRuntime();
-    runtime.add('awake', 'web', { state: 'running' });
+    runtime.add('awake', 'web', { phase: 'running' });
     runtime.add('asleep', 'db');
     runtime.startGate = gate().promise;
     const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
@@ -321,7 +321,7 @@ describe('Listener on loopback sockets', () => {
     const echo = await startEchoServer();
     cleanups.push(() => closeServer(echo.server));
     const runtime = new FakeRuntime();
-    runtime.add('g', 'web', { state: 'running' });
+    runtime.add('g', 'web', { phase: 'running' });
     const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
     cleanups.push(() => proxy.shutdown(0));
     const listener = await proxy.listen({ port: 0, bind: undefined, upstream: fixedUpstream({ host: '127.0.0.1', port: echo.port }) }, proxy.group('g', SETTINGS));

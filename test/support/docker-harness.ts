@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
 import Docker from 'dockerode';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './paths.js';
+
+export { ROOT } from './paths.js';
 
 /** The engine the integration tests use: DOCKER_HOST, or the default socket. */
 export const docker = new Docker();
@@ -10,7 +12,6 @@ export const TEST_IMAGE = process.env['PROXYTAINER_TEST_IMAGE'] ?? 'proxytainer-
 export const TEST_LABEL = 'proxytainer.test';
 /** Each test process labels what it creates with its own run id, so parallel runs never remove each other's containers. */
 export const RUN_ID = randomBytes(4).toString('hex');
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 async function engineProblem(): Promise<string | null> {
   try {
@@ -147,12 +148,4 @@ export async function groupEvents(group: string, since: number, action: string):
   return events.map((event) => event.Actor.Attributes['name'] ?? event.Actor.ID);
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes; for test assertions on Docker's state only. */
-export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { eventually } from './wait.js';

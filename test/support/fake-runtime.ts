@@ -1,55 +1,117 @@
-import type { HealthStatus, Member, Runtime, RuntimeChange } from '../../src/core/runtime.js';
+import { createServer, type Server, type Socket } from 'node:net';
+import { abortable } from '../../src/core/abortable.js';
+import type { Backend } from '../../src/core/backend.js';
+import type { CatalogEntry } from '../../src/core/catalog.js';
+import { LABEL } from '../../src/core/labels.js';
+import type { HealthStatus, Member, MemberPhase, RuntimeChange, SleepMode } from '../../src/core/runtime.js';
+import { closeServer, listenLocal } from './net.js';
 
 interface FakeMember {
-  id: string;
-  name: string;
-  state: string;
+  readonly id: string;
+  readonly name: string;
+  readonly groups: readonly string[];
+  readonly created: number;
+  readonly labels: Readonly<Record<string, string>>;
+  phase: MemberPhase;
   health: HealthStatus;
   exitCode: number | null;
-  /** Health the member reports right after it starts (`none` without a healthcheck). */
-  healthOnStart: HealthStatus;
-  startError: Error | null;
+  /** Health the member reports right after it starts (`none` without a health check). */
+  readonly healthOnStart: HealthStatus;
+  readonly startError: Error | null;
+  /** A loopback echo server on this port runs while the member is up, as a container's server would. */
+  readonly servesPort: number | null;
+  server: { readonly server: Server; readonly sockets: Set<Socket> } | null;
+}
+
+export interface FakeMemberOptions {
+  readonly phase?: MemberPhase;
+  readonly healthOnStart?: HealthStatus;
+  readonly startError?: Error;
+  /** Labels beyond proxytainer.group, for discovery. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Run an echo server on 127.0.0.1:port while up. */
+  readonly servesPort?: number;
+}
+
+function detailOf(member: FakeMember): string {
+  switch (member.phase) {
+    case 'running':
+      return `${member.name} is running`;
+    case 'starting':
+      return `${member.name} is restarting`;
+    case 'paused':
+      return `${member.name} is paused`;
+    case 'stopped':
+      return member.exitCode === null ? `${member.name} was never started` : `${member.name} exited (exit code ${member.exitCode})`;
+  }
 }
 
 /**
- * An in-memory runtime for unit tests: members change only when the group
- * starts or stops them, or when the test says so. Every call is recorded.
+ * An in-memory backend, driven like Docker would be: members change only when
+ * the group wakes or puts them to sleep, or when the test says so, and every
+ * change is announced to subscribers as Docker's events would be. A member
+ * may run a real loopback server while it is up. Every call is recorded.
  */
-export class FakeRuntime implements Runtime {
+export class FakeRuntime implements Backend {
   readonly endpoint = 'fake://runtime';
   readonly calls: string[] = [];
-  private readonly groups = new Map<string, FakeMember[]>();
+  private readonly all: FakeMember[] = [];
   private readonly listeners = new Set<(change: RuntimeChange) => void>();
-  /** When set, start() waits for this promise before changing state. */
+  private readonly membershipListeners = new Set<(reason: string) => void>();
+  private created = 0;
+  /** When set, wake() waits for this promise before changing state. */
   startGate: Promise<void> | null = null;
   stopGate: Promise<void> | null = null;
   listError: Error | null = null;
 
-  add(group: string, name: string, options: Partial<Pick<FakeMember, 'state' | 'healthOnStart' | 'startError'>> = {}): void {
-    const members = this.groups.get(group) ?? [];
-    const running = options.state === 'running';
+  /** Adds a member (asleep unless `phase` says otherwise) to one group or several (`a,b`). */
+  add(group: string, name: string, options: FakeMemberOptions = {}): void {
+    const phase = options.phase ?? 'stopped';
     const healthOnStart = options.healthOnStart ?? 'none';
-    members.push({
+    this.all.push({
       id: `${name}-id`,
       name,
-      state: options.state ?? 'exited',
-      health: running ? healthOnStart : 'none',
-      exitCode: running ? null : 0,
+      groups: group.split(',').map((g) => g.trim()),
+      created: ++this.created,
+      labels: { [LABEL.group]: group, ...options.labels },
+      phase,
+      health: phase === 'running' ? healthOnStart : 'none',
+      exitCode: phase === 'running' ? null : 0,
       healthOnStart,
       startError: options.startError ?? null,
+      servesPort: options.servesPort ?? null,
+      server: null,
     });
-    this.groups.set(group, members);
+    this.announceMembership(`create of ${name}`);
+  }
+
+  /** Removes a member, as `docker rm -f` would. */
+  async remove(name: string): Promise<void> {
+    const at = this.all.findIndex((m) => m.name === name);
+    const [member] = this.all.splice(at, 1);
+    if (member === undefined) throw new Error(`no fake member ${name}`);
+    await this.serve(member, false);
+    this.announceMembership(`destroy of ${name}`);
+    for (const group of member.groups) this.emit({ group, reason: `destroy of ${name}` });
   }
 
   /** Changes a member as Docker would, and tells subscribers. */
-  set(group: string, name: string, change: Partial<Pick<FakeMember, 'state' | 'health' | 'exitCode'>>): void {
-    const member = this.find(group, name);
+  set(name: string, change: Partial<Pick<FakeMember, 'phase' | 'health' | 'exitCode'>>): void {
+    const member = this.find(name);
     Object.assign(member, change);
-    this.emit({ group, reason: `test changed ${name}` });
+    for (const group of member.groups) this.emit({ group, reason: `test changed ${name}` });
   }
 
   emit(change: RuntimeChange): void {
     for (const listener of this.listeners) listener(change);
+  }
+
+  follow(): void {
+    this.announceMembership('connected');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((m) => this.serve(m, false)));
   }
 
   describeGroup(group: string): string {
@@ -60,27 +122,37 @@ export class FakeRuntime implements Runtime {
     this.calls.push(`members ${group}`);
     if (this.listError !== null) return Promise.reject(this.listError);
     return Promise.resolve(
-      (this.groups.get(group) ?? []).map((m) => ({ id: m.id, name: m.name, state: m.state, health: m.health, exitCode: m.exitCode, labels: {} })),
+      this.all
+        .filter((m) => m.groups.includes(group))
+        .map((m) => ({ id: m.id, name: m.name, phase: m.phase, health: m.health, state: m.phase, detail: detailOf(m) })),
     );
   }
 
-  async start(member: Member, signal: AbortSignal): Promise<void> {
+  async wake(member: Member, signal: AbortSignal): Promise<void> {
     this.calls.push(`start ${member.name}`);
-    if (this.startGate !== null) await untilAborted(this.startGate, signal);
+    if (this.startGate !== null) await abortable(this.startGate, signal);
     const fake = this.findById(member.id);
     if (fake.startError !== null) throw fake.startError;
-    fake.state = 'running';
+    await this.serve(fake, true);
+    fake.phase = 'running';
     fake.health = fake.healthOnStart;
     fake.exitCode = null;
+    for (const group of fake.groups) this.emit({ group, reason: `start of ${fake.name}` });
   }
 
-  async stop(member: Member, _options: unknown, signal: AbortSignal): Promise<void> {
-    this.calls.push(`stop ${member.name}`);
-    if (this.stopGate !== null) await untilAborted(this.stopGate, signal);
+  async sleep(member: Member, options: { readonly mode: SleepMode }, signal: AbortSignal): Promise<void> {
+    this.calls.push(`${options.mode} ${member.name}`);
+    if (this.stopGate !== null) await abortable(this.stopGate, signal);
     const fake = this.findById(member.id);
-    fake.state = 'exited';
-    fake.health = 'none';
-    fake.exitCode = 0;
+    if (options.mode === 'pause') {
+      fake.phase = 'paused';
+    } else {
+      await this.serve(fake, false);
+      fake.phase = 'stopped';
+      fake.health = 'none';
+      fake.exitCode = 0;
+    }
+    for (const group of fake.groups) this.emit({ group, reason: `${options.mode} of ${fake.name}` });
   }
 
   subscribe(listener: (change: RuntimeChange) => void): () => void {
@@ -88,41 +160,66 @@ export class FakeRuntime implements Runtime {
     return () => this.listeners.delete(listener);
   }
 
+  list(): Promise<CatalogEntry[]> {
+    this.calls.push('list');
+    if (this.listError !== null) return Promise.reject(this.listError);
+    return Promise.resolve(this.all.map((m) => ({ id: m.id, name: m.name, created: m.created, labels: m.labels })));
+  }
+
+  address(name: string): Promise<string> {
+    this.find(name);
+    return Promise.resolve('127.0.0.1');
+  }
+
+  onMembershipChange(listener: (reason: string) => void): () => void {
+    this.membershipListeners.add(listener);
+    return () => this.membershipListeners.delete(listener);
+  }
+
   count(call: string): number {
     return this.calls.filter((c) => c === call).length;
   }
 
-  private find(group: string, name: string): FakeMember {
-    const member = this.groups.get(group)?.find((m) => m.name === name);
-    if (member === undefined) throw new Error(`no fake member ${name} in ${group}`);
+  /** Whether the member's server is up now. */
+  serving(name: string): boolean {
+    return this.find(name).server !== null;
+  }
+
+  private announceMembership(reason: string): void {
+    for (const listener of this.membershipListeners) listener(reason);
+  }
+
+  private async serve(member: FakeMember, up: boolean): Promise<void> {
+    if (member.servesPort === null || (member.server !== null) === up) return;
+    if (up) {
+      const sockets = new Set<Socket>();
+      const server = createServer({ allowHalfOpen: true }, (socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        socket.on('error', () => undefined);
+        socket.pipe(socket);
+      });
+      await listenLocal(server, member.servesPort);
+      member.server = { server, sockets };
+    } else if (member.server !== null) {
+      const { server, sockets } = member.server;
+      member.server = null;
+      for (const socket of sockets) socket.destroy(); // the container's processes die with it
+      await closeServer(server);
+    }
+  }
+
+  private find(name: string): FakeMember {
+    const member = this.all.find((m) => m.name === name);
+    if (member === undefined) throw new Error(`no fake member ${name}`);
     return member;
   }
 
   private findById(id: string): FakeMember {
-    for (const members of this.groups.values()) {
-      const member = members.find((m) => m.id === id);
-      if (member !== undefined) return member;
-    }
-    throw new Error(`no fake member ${id}`);
+    const member = this.all.find((m) => m.id === id);
+    if (member === undefined) throw new Error(`no fake member ${id}`);
+    return member;
   }
-}
-
-/** Like a real runtime call, a gated call gives up when its signal aborts. */
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    signal.addEventListener(
-      'abort',
-      () => {
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-    void promise.then(resolve);
-  });
 }
 
 /** A controllable promise, for gating fake runtime calls. */

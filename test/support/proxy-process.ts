@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { ROOT } from './docker-harness.js';
+import { BIN, ROOT } from './paths.js';
 import { LineLog } from './line-log.js';
 
-export const BIN = join(ROOT, 'bin', 'proxytainer');
+export { BIN } from './paths.js';
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ROOT } from './docker-harness.js';
+import { ROOT } from './paths.js';
 
 export interface CommandResult {
   readonly code: number | null;

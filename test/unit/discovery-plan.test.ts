@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planDiscovery } from '../../src/discovery/discovery-plan.js';
-import { type LabelledContainer, readMemberLabels } from '../../src/discovery/labels.js';
+import type { CatalogEntry } from '../../src/core/catalog.js';
+import { readMemberLabels } from '../../src/discovery/labels.js';
 
 let created = 0;
-function container(name: string, labels: Record<string, string>, at?: number): LabelledContainer {
+function container(name: string, labels: Record<string, string>, at?: number): CatalogEntry {
   return { id: `${name}-id`, name, created: at ?? ++created, labels };
 }
 

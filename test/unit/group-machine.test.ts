@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Effect, INITIAL_STATE, type MachineState, transition } from '../../src/core/group-machine.js';
+import { type Effect, INITIAL_STATE, type MachineEvent, type MachineState, transition } from '../../src/core/group-machine.js';
 import type { Readiness } from '../../src/core/readiness.js';
 
 const types = (effects: readonly Effect[]): string[] => effects.map((e) => e.type);
 const starting = (launched: boolean): MachineState => ({ name: 'Starting', launched, last: null });
-const down: Readiness = { kind: 'down', detail: 'web is exited (exit code 3)', anyRunning: false };
+const down: Readiness = { kind: 'down', detail: 'web is exited (exit code 3)', anyUp: false };
 
 describe('group lifecycle transitions', () => {
   it('starts Idle and wakes on demand: launch and arm the start timer', () => {
@@ -30,7 +30,7 @@ describe('group lifecycle transitions', () => {
   it('becomes Running and releases the held connections once every member is ready', () => {
     const step = transition(starting(false), { type: 'launched', readiness: { kind: 'ready' } });
     assert.equal(step.state.name, 'Running');
-    assert.deepEqual(types(step.effects), ['disarmStartTimer', 'armIdleTimer', 'release']);
+    assert.deepEqual(types(step.effects), ['disarmStartTimer', 'startIdleClock', 'release']);
   });
 
   it('keeps waiting while a healthcheck has not passed, then runs when it does', () => {
@@ -42,7 +42,7 @@ describe('group lifecycle transitions', () => {
   });
 
   it('a member that exits during start fails the wake, rejects held connections, and rolls back what runs', () => {
-    const step = transition(starting(true), { type: 'observed', readiness: { ...down, anyRunning: true } });
+    const step = transition(starting(true), { type: 'observed', readiness: { ...down, anyUp: true } });
     assert.equal(step.state.name, 'Stopping');
     assert.deepEqual(types(step.effects), ['disarmStartTimer', 'reject', 'halt']);
     assert.match(step.reason, /wake failed: web is exited \(exit code 3\)/);
@@ -70,32 +70,44 @@ describe('group lifecycle transitions', () => {
   it('goes Running when members are started outside proxytainer, and Idle when they stop outside it', () => {
     const up = transition(INITIAL_STATE, { type: 'observed', readiness: { kind: 'ready' } });
     assert.equal(up.state.name, 'Running');
-    assert.deepEqual(types(up.effects), ['armIdleTimer']);
+    assert.deepEqual(types(up.effects), ['startIdleClock']);
     const gone = transition(up.state, { type: 'observed', readiness: down });
     assert.equal(gone.state.name, 'Idle');
-    assert.deepEqual(types(gone.effects), ['disarmIdleTimer', 'cutConnections']);
+    assert.deepEqual(types(gone.effects), ['stopIdleClock', 'cutConnections']);
     assert.match(gone.reason, /changed outside proxytainer/);
   });
 
   it('stops when idle, and is Idle once the stop returns', () => {
     const stopping = transition({ name: 'Running' }, { type: 'idleElapsed', reason: 'no traffic for 10s' });
     assert.equal(stopping.state.name, 'Stopping');
-    assert.deepEqual(types(stopping.effects), ['disarmIdleTimer', 'halt']);
-    const idle = transition(stopping.state, { type: 'stopped', error: null });
+    assert.deepEqual(types(stopping.effects), ['stopIdleClock', 'halt']);
+    const idle = transition(stopping.state, { type: 'stopped', error: null, waiting: 0 });
     assert.deepEqual(idle.state, { name: 'Idle', awake: false });
     assert.deepEqual(types(idle.effects), ['cutConnections']);
   });
 
   it('a failed stop leaves the group Idle but awake, so the next reading can find it Running', () => {
-    const idle = transition({ name: 'Stopping' }, { type: 'stopped', error: 'web: Docker refused' });
+    const idle = transition({ name: 'Stopping' }, { type: 'stopped', error: 'web: Docker refused', waiting: 0 });
     assert.deepEqual(idle.state, { name: 'Idle', awake: true });
     assert.match(idle.reason, /stop failed/);
   });
 
-  it('a wake while Stopping waits for the stop (the controller wakes again afterwards)', () => {
+  it('a wake while Stopping waits for the stop, which then wakes the group again for whoever still waits', () => {
     const step = transition({ name: 'Stopping' }, { type: 'wake', reason: 'connection' });
     assert.equal(step.state.name, 'Stopping');
     assert.deepEqual(step.effects, []);
+    const stopped = transition(step.state, { type: 'stopped', error: null, waiting: 2 });
+    assert.equal(stopped.state.name, 'Idle');
+    const [cut, then] = stopped.effects;
+    assert.equal(cut?.type, 'cutConnections');
+    assert.deepEqual(then, { type: 'then', event: { type: 'wake', reason: '2 connection(s) waited for the stop' } });
+    const wakeAgain = transition(stopped.state, (then as { event: MachineEvent }).event);
+    assert.equal(wakeAgain.state.name, 'Starting');
+  });
+
+  it('a stop nobody waited through leaves the group Idle', () => {
+    const stopped = transition({ name: 'Stopping' }, { type: 'stopped', error: null, waiting: 0 });
+    assert.deepEqual(types(stopped.effects), ['cutConnections']);
   });
 
   it('sleep stops a Running group, and an Idle group only when something runs', () => {

@@ -31,7 +31,7 @@ function assertWakeError(value: unknown, pattern: RegExp): void {
 }
 
 async function wakeToRunning(group: Group, clock: FakeClock): Promise<void> {
-  const ready = group.acquire('test');
+  const ready = group.hold('test').promise;
   await clock.advance(0);
   await ready;
   assert.equal(group.state, 'Running');
@@ -44,7 +44,7 @@ describe('Group', () => {
     runtime.add('g', 'db');
     group.watch();
     await clock.advance(0);
-    const acquired = Array.from({ length: 100 }, () => group.acquire('connection'));
+    const acquired = Array.from({ length: 100 }, () => group.hold('connection').promise);
     await clock.advance(0);
     await Promise.all(acquired);
     assert.equal(runtime.count('start web'), 1);
@@ -56,11 +56,11 @@ describe('Group', () => {
     const { group, runtime, clock } = setup();
     runtime.add('g', 'web', { healthOnStart: 'starting' });
     group.watch();
-    const held = outcome(group.acquire('connection'));
+    const held = outcome(group.hold('connection').promise);
     await clock.advance(3000);
     assert.equal(held.now(), 'pending');
     assert.equal(group.state, 'Starting');
-    runtime.set('g', 'web', { health: 'healthy' });
+    runtime.set('web', { health: 'healthy' });
     await settle();
     assert.equal(held.now(), 'resolved');
     assert.equal(group.state, 'Running');
@@ -142,7 +142,7 @@ describe('Group', () => {
     runtime.stopGate = stop.promise;
     await clock.advance(10_000);
     assert.equal(group.state, 'Stopping');
-    const held = outcome(group.acquire('late connection'));
+    const held = outcome(group.hold('late connection').promise);
     await settle();
     assert.equal(held.now(), 'pending');
     stop.open();
@@ -159,19 +159,19 @@ describe('Group', () => {
     runtime.add('g', 'web', { healthOnStart: 'starting' });
     runtime.add('g', 'db', { healthOnStart: 'starting' });
     group.watch();
-    const held = outcome(group.acquire('connection'));
+    const held = outcome(group.hold('connection').promise);
     await clock.advance(100);
-    runtime.set('g', 'web', { state: 'exited', exitCode: 3, health: 'none' });
+    runtime.set('web', { phase: 'stopped', exitCode: 3, health: 'none' });
     await settle();
-    assertWakeError(held.now(), /web is exited \(exit code 3\)/);
+    assertWakeError(held.now(), /web exited \(exit code 3\)/);
     await clock.advance(0);
     assert.equal(group.state, 'Idle');
     assert.equal(runtime.count('stop db'), 1, 'the member that did start is stopped again');
-    assert.equal(logger.matching(/error \[g\] wake failed: web is exited \(exit code 3\)/).length, 1);
-    const again = group.acquire('retry');
+    assert.equal(logger.matching(/error \[g\] wake failed: web exited \(exit code 3\)/).length, 1);
+    const again = group.hold('retry').promise;
     await clock.advance(0);
-    runtime.set('g', 'web', { health: 'healthy' });
-    runtime.set('g', 'db', { health: 'healthy' });
+    runtime.set('web', { health: 'healthy' });
+    runtime.set('db', { health: 'healthy' });
     await settle();
     await again;
     assert.equal(group.state, 'Running');
@@ -181,7 +181,7 @@ describe('Group', () => {
     const { group, runtime, clock } = setup();
     runtime.add('g', 'web', { startError: new Error('Docker refused (HTTP 500): executable file not found') });
     group.watch();
-    const held = outcome(group.acquire('connection'));
+    const held = outcome(group.hold('connection').promise);
     await clock.advance(0);
     assertWakeError(held.now(), /could not start web: Docker refused \(HTTP 500\): executable file not found/);
     assert.equal(group.state, 'Idle');
@@ -191,7 +191,7 @@ describe('Group', () => {
     const { group, runtime, clock } = setup({ startTimeoutMs: 5_000 });
     runtime.add('g', 'web', { healthOnStart: 'starting' });
     group.watch();
-    const held = outcome(group.acquire('connection'));
+    const held = outcome(group.hold('connection').promise);
     await clock.advance(4_999);
     assert.equal(held.now(), 'pending');
     await clock.advance(1);
@@ -204,7 +204,7 @@ describe('Group', () => {
   it('a group without members closes its connections at once and stays usable', async () => {
     const { group, runtime, clock } = setup();
     group.watch();
-    const held = outcome(group.acquire('connection'));
+    const held = outcome(group.hold('connection').promise);
     await clock.advance(0);
     assertWakeError(held.now(), /no members yet: no fake members of g exist yet/);
     assert.equal(group.state, 'Idle');
@@ -218,12 +218,12 @@ describe('Group', () => {
     group.watch();
     await clock.advance(0);
     assert.equal(group.state, 'Idle');
-    runtime.set('g', 'web', { state: 'running' });
+    runtime.set('web', { phase: 'running' });
     await settle();
     assert.equal(group.state, 'Running');
     await clock.advance(9_999);
     assert.equal(group.state, 'Running');
-    runtime.set('g', 'web', { state: 'exited', exitCode: 137 });
+    runtime.set('web', { phase: 'stopped', exitCode: 137 });
     await settle();
     assert.equal(group.state, 'Idle');
     assert.equal(runtime.count('start web'), 0);
@@ -231,7 +231,7 @@ describe('Group', () => {
 
   it('a group already running at startup is Running and its idle clock runs', async () => {
     const { group, runtime, clock } = setup();
-    runtime.add('g', 'web', { state: 'running' });
+    runtime.add('g', 'web', { phase: 'running' });
     group.watch();
     await clock.advance(0);
     assert.equal(group.state, 'Running');
@@ -241,7 +241,7 @@ describe('Group', () => {
 
   it('keeps its state when the runtime cannot be read, and catches up on the next change', async () => {
     const { group, runtime, clock, logger } = setup();
-    runtime.add('g', 'web', { state: 'running' });
+    runtime.add('g', 'web', { phase: 'running' });
     runtime.listError = new Error('cannot reach Docker');
     group.watch();
     await clock.advance(0);
@@ -267,7 +267,7 @@ describe('Group', () => {
     const { group, runtime, clock } = setup();
     runtime.add('g', 'web', { healthOnStart: 'starting' });
     group.watch();
-    const held = outcome(group.acquire('connection'));
+    const held = outcome(group.hold('connection').promise);
     await clock.advance(0);
     await group.close();
     await settle();
@@ -275,14 +275,14 @@ describe('Group', () => {
     assert.equal(clock.timers, 0);
   });
 
-  it('an aborted wait leaves the wake going', async () => {
+  it('a cancelled hold leaves the wake going', async () => {
     const { group, runtime, clock } = setup();
     runtime.add('g', 'web', { healthOnStart: 'starting' });
     group.watch();
-    const abort = new AbortController();
-    const held = outcome(group.acquire('connection', abort.signal));
+    const hold = group.hold('connection');
+    const held = outcome(hold.promise);
     await clock.advance(0);
-    abort.abort(new Error('client left'));
+    hold.cancel(new Error('client left'));
     await settle();
     assert.ok(held.now() instanceof Error);
     assert.equal(group.snapshot().held, 0);

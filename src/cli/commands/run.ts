@@ -11,9 +11,7 @@ import { currentUid, defaultControlDir } from '../../control/control-paths.js';
 import { ProxyControl } from '../../control/proxy-control.js';
 import type { ProxyInfo } from '../../control/status-document.js';
 import { Discovery } from '../../discovery/discovery.js';
-import { DockerRuntime } from '../../docker/docker-runtime.js';
 import type { CliContext } from '../cli-context.js';
-import { dockerFor } from '../docker-connection.js';
 import { createConsoleLogger, logLevelFromEnv } from '../console-logger.js';
 import { packageInfo } from '../package-info.js';
 import { controlSocketOption } from './control-socket-option.js';
@@ -86,23 +84,21 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   const logger = createConsoleLogger({ level: logLevelFromEnv(context.env), write: context.terminal.err, style: context.terminal.errStyle });
   // Listen for SIGTERM/SIGINT from the start: one that arrives while starting up shuts down right after.
   const shutdown = context.shutdownRequested();
-  const connection = await dockerFor(context);
-  const { endpoint } = connection;
-  logger.info(`using Docker ${connection.engineVersion} at ${endpoint.url} (API ${connection.apiVersion}, chosen by ${endpoint.source})`);
-  const runtime = new DockerRuntime({ docker: connection.docker, endpoint: endpoint.url, clock: context.clock, logger, group: groupName });
-  const proxy = new Proxy({ runtime, clock: context.clock, logger, maxHeld: options.maxHeld });
+  const { backend, endpoint, chosenBy, version } = await context.connect({ logger, group: groupName });
+  logger.info(`using ${version} at ${endpoint} (chosen by ${chosenBy})`);
+  const proxy = new Proxy({ runtime: backend, clock: context.clock, logger, maxHeld: options.maxHeld });
   const settings = groupSettings(options);
   let discovery: Discovery | null = null;
   let control: ControlServer | null = null;
   try {
-    runtime.follow();
+    backend.follow();
     if (staticMode) {
       const group = proxy.group(groupName ?? '', settings);
       await proxy.listen({ port, bind: options.bind, upstream: fixedUpstream(host) }, group);
       logger.child(group.name).info(`idle ${formatDuration(settings.idleMs)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}`);
     } else {
       logger.info(`discovery mode: following containers labelled proxytainer.group${groupName === undefined ? '' : `=${groupName}`}`);
-      discovery = new Discovery({ runtime, proxy, logger, defaults: settings, bind: options.bind, graceMs: options.shutdownGrace });
+      discovery = new Discovery({ catalog: backend, proxy, logger, defaults: settings, bind: options.bind, graceMs: options.shutdownGrace });
       await discovery.start();
     }
     const controlPath = options.controlSocket ?? join(defaultControlDir(context.env, currentUid()), `${process.pid}.sock`);
@@ -110,7 +106,7 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
       pid: process.pid,
       version: packageInfo.version,
       mode: staticMode ? 'static' : 'discovery',
-      docker: endpoint.url,
+      docker: endpoint,
       controlSocket: controlPath,
       startedAt: new Date().toISOString(),
     };
@@ -129,7 +125,7 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
     await control?.close();
     await discovery?.stop();
     await proxy.shutdown(options.shutdownGrace);
-    await runtime.close();
+    await backend.close();
   }
   logger.info('stopped');
   return 0;

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import type { SleepResult } from '../../control/control-api.js';
 import { requestSleep } from '../../control/control-client.js';
-import { sleepWithDocker } from '../../control/standalone-group.js';
+import { sleepWithBackend } from '../../control/standalone-group.js';
 import type { CliContext } from '../cli-context.js';
 import { clientLogger } from '../client-logger.js';
-import { dockerFor } from '../docker-connection.js';
 import { proxyManaging, runningProxies } from '../proxies.js';
 import { controlSocketOption } from './control-socket-option.js';
 
@@ -21,17 +20,22 @@ export function registerSleep(program: Command, context: CliContext): void {
 }
 
 async function sleep(group: string, options: { controlSocket?: string }, context: CliContext): Promise<number> {
-  const progress = await context.terminal.progress(`Stopping ${group}`);
-  const { proxies } = await runningProxies(options.controlSocket, context.env);
-  const proxy = proxyManaging(group, proxies);
-  const result: SleepResult =
-    proxy !== undefined
-      ? await requestSleep(proxy.socket, group)
-      : await sleepWithDocker(await dockerFor(context), group, { clock: context.clock, logger: clientLogger(context) });
-  if (!result.ok) {
-    progress.fail(`${group} did not stop: ${result.reason}`);
-    return 1;
-  }
-  progress.succeed(`${group} is asleep`);
-  return 0;
+  return context.terminal.withProgress(`Stopping ${group}`, async (progress) => {
+    const { proxies } = await runningProxies(options.controlSocket, context.env);
+    const proxy = proxyManaging(group, proxies);
+    let result: SleepResult;
+    if (proxy !== undefined) {
+      result = await requestSleep(proxy.socket, group);
+    } else {
+      const logger = clientLogger(context);
+      const { backend } = await context.connect({ logger, group });
+      result = await sleepWithBackend(backend, group, { clock: context.clock, logger });
+    }
+    if (!result.ok) {
+      progress.fail(`${group} did not stop: ${result.reason}`);
+      return 1;
+    }
+    progress.succeed(`${group} is asleep`);
+    return 0;
+  });
 }

@@ -1,11 +1,9 @@
 import { type Command, Option } from 'commander';
-import { statusFromDocker } from '../../control/docker-status.js';
+import { statusFromBackend } from '../../control/backend-status.js';
 import type { GroupStatus, StatusDocument } from '../../control/status-document.js';
 import { describeError, UsageError, UserError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
-import { DockerRuntime } from '../../docker/docker-runtime.js';
 import type { CliContext } from '../cli-context.js';
-import { dockerFor } from '../docker-connection.js';
 import { runningProxies } from '../proxies.js';
 import { renderStatusTable } from '../status-table.js';
 import { controlSocketOption } from './control-socket-option.js';
@@ -40,17 +38,17 @@ async function status(only: string | undefined, options: StatusOptions, context:
   let problems = proxies.flatMap((p) => p.status.problems);
   let docker: StatusDocument['docker'] = null;
   try {
-    const connection = await dockerFor(context);
-    docker = { endpoint: connection.endpoint.url, chosenBy: connection.endpoint.source };
-    const runtime = new DockerRuntime({ docker: connection.docker, endpoint: connection.endpoint.url, clock: context.clock, logger: silentLogger });
-    const fromEngine = await statusFromDocker(runtime, new AbortController().signal);
+    const { backend, endpoint, chosenBy } = await context.connect({ logger: silentLogger });
+    docker = { endpoint, chosenBy };
+    const fromEngine = await statusFromBackend(backend, new AbortController().signal);
     fromDocker = fromEngine.groups;
     const seen = new Set(problems.map((p) => `${p.container} ${p.label} ${p.message}`));
     problems = [...problems, ...fromEngine.problems.filter((p) => !seen.has(`${p.container} ${p.label} ${p.message}`))];
   } catch (error) {
+    // Only what the user can fix is theirs; anything else is a bug and keeps its stack.
     // An engine asked for by name must answer; the default one may be missing when proxies answered.
     const explicit = context.endpointFlags?.host !== undefined || context.endpointFlags?.context !== undefined;
-    if (proxies.length === 0 || explicit || error instanceof UsageError) throw error instanceof UserError ? error : new UserError(describeError(error), { cause: error });
+    if (!(error instanceof UserError) || proxies.length === 0 || explicit || error instanceof UsageError) throw error;
     notes.push(`groups no proxy manages are not shown: ${describeError(error)}`);
   }
   let groups = mergeGroups(fromProxies, fromDocker);

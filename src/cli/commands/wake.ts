@@ -1,10 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { WakeProgress, WakeResult } from '../../control/control-api.js';
 import { requestWake } from '../../control/control-client.js';
-import { startWithDocker, wakeWithDocker } from '../../control/standalone-group.js';
+import { startWithBackend, wakeWithBackend } from '../../control/standalone-group.js';
 import { formatDuration } from '../../core/duration.js';
 import type { CliContext } from '../cli-context.js';
-import { dockerFor } from '../docker-connection.js';
 import { clientLogger } from '../client-logger.js';
 import { positiveDurationOption } from '../option-parsers.js';
 import { proxyManaging, runningProxies } from '../proxies.js';
@@ -46,34 +45,37 @@ function phase(group: string, progress: WakeProgress): string {
 
 async function wake(group: string, options: WakeOptions, context: CliContext): Promise<number> {
   const started = context.clock.now();
-  const progress = await context.terminal.progress(`Waking ${group}`);
-  const onProgress = (step: WakeProgress): void => {
-    progress.update(phase(group, step));
-  };
-  const { proxies } = await runningProxies(options.controlSocket, context.env);
-  const proxy = proxyManaging(group, proxies);
-  let result: WakeResult;
-  let through: string;
-  if (proxy !== undefined) {
-    through = `proxy ${proxy.status.proxies[0]?.pid ?? '?'}`;
-    const timeout = AbortSignal.timeout(options.timeout);
-    try {
-      result = await requestWake(proxy.socket, group, { wait: options.wait, signal: timeout }, onProgress);
-    } catch (error) {
-      if (!timeout.aborted) throw error;
-      result = { ok: false, reason: `not ready after ${formatDuration(options.timeout)} (the proxy keeps trying until its own start timeout)` };
+  return context.terminal.withProgress(`Waking ${group}`, async (progress) => {
+    const onProgress = (step: WakeProgress): void => {
+      progress.update(phase(group, step));
+    };
+    const { proxies } = await runningProxies(options.controlSocket, context.env);
+    const proxy = proxyManaging(group, proxies);
+    let result: WakeResult;
+    let through: string;
+    if (proxy !== undefined) {
+      through = `proxy ${proxy.status.proxies[0]?.pid ?? '?'}`;
+      const timeout = AbortSignal.timeout(options.timeout);
+      try {
+        result = await requestWake(proxy.socket, group, { wait: options.wait, signal: timeout }, onProgress);
+      } catch (error) {
+        if (!timeout.aborted) throw error;
+        result = { ok: false, reason: `not ready after ${formatDuration(options.timeout)} (the proxy keeps trying until its own start timeout)` };
+      }
+    } else {
+      through = 'Docker; no proxy manages it';
+      const logger = clientLogger(context);
+      const { backend } = await context.connect({ logger, group });
+      result = options.wait
+        ? await wakeWithBackend(backend, group, { startTimeoutMs: options.timeout, clock: context.clock, logger }, onProgress)
+        : await startWithBackend(backend, group);
     }
-  } else {
-    through = 'Docker; no proxy manages it';
-    const connection = await dockerFor(context);
-    const standalone = { startTimeoutMs: options.timeout, clock: context.clock, logger: clientLogger(context) };
-    result = options.wait ? await wakeWithDocker(connection, group, standalone, onProgress) : await startWithDocker(connection, group, standalone);
-  }
-  const took = formatDuration(context.clock.now() - started);
-  if (!result.ok) {
-    progress.fail(`${group} is not ready: ${result.reason}`);
-    return 1;
-  }
-  progress.succeed(options.wait ? `${group} is ready in ${took}, through ${through}` : `${group} is waking, through ${through}`);
-  return 0;
+    const took = formatDuration(context.clock.now() - started);
+    if (!result.ok) {
+      progress.fail(`${group} is not ready: ${result.reason}`);
+      return 1;
+    }
+    progress.succeed(options.wait ? `${group} is ready in ${took}, through ${through}` : `${group} is waking, through ${through}`);
+    return 0;
+  });
 }

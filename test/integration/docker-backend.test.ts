@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
-import { DockerRuntime } from '../../src/docker/docker-runtime.js';
+import { DockerBackend } from '../../src/docker/docker-backend.js';
 import { createMember, createNetwork, docker, dockerSuite, removeTestObjects, uniqueName } from '../support/docker-harness.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 import { freePort } from '../support/net.js';
 
-dockerSuite('DockerRuntime against the real engine', () => {
-  const runtime = new DockerRuntime({ docker, endpoint: 'test engine', clock: systemClock, logger: new MemoryLogger() });
+dockerSuite('DockerBackend against the real engine', () => {
+  const runtime = new DockerBackend({ docker, endpoint: 'test engine', clock: systemClock, logger: new MemoryLogger() });
   const signal = new AbortController().signal;
   before(removeTestObjects);
   after(removeTestObjects);
@@ -17,29 +17,33 @@ dockerSuite('DockerRuntime against the real engine', () => {
     const container = await createMember({ group, server: ['--port', String(await freePort()), '--host', '127.0.0.1'] });
     const [stopped] = await runtime.members(group, signal);
     assert.ok(stopped !== undefined);
-    await runtime.stop(stopped, { timeoutSeconds: 1 }, signal); // never started: 304
+    const stop = { mode: 'stop', timeoutSeconds: 1 } as const;
+    await runtime.sleep(stopped, stop, signal); // never started: 304
     await container.start();
-    await runtime.start(stopped, signal); // already running: 304
-    await runtime.stop(stopped, { timeoutSeconds: 1 }, signal);
-    await runtime.stop(stopped, { timeoutSeconds: 1 }, signal); // already stopped: 304
+    await runtime.wake(stopped, signal); // already running: 304
+    await runtime.sleep(stopped, stop, signal);
+    await runtime.sleep(stopped, stop, signal); // already stopped: 304
     const [after] = await runtime.members(group, signal);
     assert.equal(after?.state, 'exited');
+    assert.equal(after.phase, 'stopped');
   });
 
-  it('reads members by label with state, health and exit code; a removed container is no member', async () => {
+  it("reads members by label in the core's words (phase, health) and Docker's (state, exit code); a removed container is no member", async () => {
     const group = uniqueName('members');
     const container = await createMember({ group, server: ['--port', String(await freePort()), '--host', '127.0.0.1', '--exit-after', '100', '--exit-code', '7'], healthIntervalMs: 1000 });
     const [created] = await runtime.members(group, signal);
     assert.equal(created?.state, 'created');
+    assert.equal(created.phase, 'stopped');
     assert.equal(created.health, 'none');
-    await runtime.start(created, signal);
+    await runtime.wake(created, signal);
     const [running] = await runtime.members(group, signal);
     assert.equal(running?.state, 'running');
+    assert.equal(running.phase, 'running');
     assert.equal(running.health, 'starting');
     await container.wait();
     const [exited] = await runtime.members(group, signal);
-    assert.equal(exited?.state, 'exited');
-    assert.equal(exited.exitCode, 7);
+    assert.equal(exited?.phase, 'stopped');
+    assert.match(exited.detail, /is exited \(exit code 7\)/);
     assert.equal(exited.health, 'none', 'a stopped container reports unhealthy to Docker, which means nothing');
     await container.remove();
     assert.deepEqual(await runtime.members(group, signal), []);
@@ -52,12 +56,12 @@ dockerSuite('DockerRuntime against the real engine', () => {
     const name = async (c: typeof onHost): Promise<string> => (await c.inspect()).Name.replace(/^\//, '');
     await onHost.start();
     await onNetwork.start();
-    assert.equal(await runtime.memberAddress(await name(onHost), signal), '127.0.0.1');
+    assert.equal(await runtime.address(await name(onHost), signal), '127.0.0.1');
     const ip = (await onNetwork.inspect()).NetworkSettings.Networks[network]?.IPAddress;
     assert.match(ip ?? '', /^\d+\.\d+\.\d+\.\d+$/);
-    assert.equal(await runtime.memberAddress(await name(onNetwork), signal), ip);
+    assert.equal(await runtime.address(await name(onNetwork), signal), ip);
     await onNetwork.stop({ t: 0 });
-    await assert.rejects(runtime.memberAddress(await name(onNetwork), signal), /has no address on .*\(it is not running\)/);
+    await assert.rejects(runtime.address(await name(onNetwork), signal), /has no address on .*\(it is not running\)/);
   });
 
   it('a start Docker refuses is an error that carries its message', async () => {
@@ -65,6 +69,6 @@ dockerSuite('DockerRuntime against the real engine', () => {
     await createMember({ group, cmd: ['/no/such/program'] });
     const [member] = await runtime.members(group, signal);
     assert.ok(member !== undefined);
-    await assert.rejects(runtime.start(member, signal), /Docker refused \(HTTP \d+\): .*no such file or directory/);
+    await assert.rejects(runtime.wake(member, signal), /Docker refused \(HTTP \d+\): .*no such file or directory/);
   });
 });

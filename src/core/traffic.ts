@@ -1,0 +1,85 @@
+import type { Clock } from './clock.js';
+
+/** The group's accounting of one client connection; every method is cheap and idempotent where it matters. */
+export interface ConnectionTracker {
+  /** The connection is spliced to its upstream; `cut` closes it when the group stops. */
+  established(cut: () => void): void;
+  /** Bytes moved: `in` from the client towards the upstream, `out` back. */
+  transferred(direction: 'in' | 'out', bytes: number): void;
+  closed(): void;
+}
+
+/** A group's connections and activity, shared with each connection's tracker. */
+export class Traffic {
+  connecting = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  lastActivity: number;
+  /** Whether anything happened since the group was created, for status (the idle clock starts at creation regardless). */
+  active = false;
+  /** How to close each open connection when the group stops. */
+  readonly cuts = new Set<() => void>();
+
+  constructor(private readonly clock: Clock) {
+    this.lastActivity = clock.now();
+  }
+
+  get open(): number {
+    return this.cuts.size;
+  }
+
+  touch(): void {
+    this.lastActivity = this.clock.now();
+    this.active = true;
+  }
+
+  /** A new connection: it counts as activity and keeps the group from stopping until it is spliced or gone. */
+  track(): ConnectionTracker {
+    return new Tracker(this);
+  }
+
+  /** Closes every open connection; returns how many there were. */
+  cutAll(): number {
+    const cuts = [...this.cuts];
+    this.cuts.clear();
+    for (const cut of cuts) cut();
+    return cuts.length;
+  }
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 2;
+
+/** One connection's accounting: a plain object with its methods on the prototype, as there may be ten thousand. */
+class Tracker implements ConnectionTracker {
+  private phase = CONNECTING;
+  private cut: (() => void) | null = null;
+
+  constructor(private readonly traffic: Traffic) {
+    traffic.connecting++;
+    traffic.touch();
+  }
+
+  established(cut: () => void): void {
+    if (this.phase !== CONNECTING) return;
+    this.phase = OPEN;
+    this.traffic.connecting--;
+    this.cut = cut;
+    this.traffic.cuts.add(cut);
+    this.traffic.touch();
+  }
+
+  transferred(direction: 'in' | 'out', bytes: number): void {
+    if (direction === 'in') this.traffic.bytesIn += bytes;
+    else this.traffic.bytesOut += bytes;
+    this.traffic.touch();
+  }
+
+  closed(): void {
+    if (this.phase === CONNECTING) this.traffic.connecting--;
+    if (this.cut !== null) this.traffic.cuts.delete(this.cut);
+    if (this.phase !== CLOSED) this.traffic.touch();
+    this.phase = CLOSED;
+  }
+}

@@ -1,0 +1,221 @@
+import type Docker from 'dockerode';
+import type { Backend } from '../core/backend.js';
+import type { CatalogEntry } from '../core/catalog.js';
+import type { Clock } from '../core/clock.js';
+import { BackendError } from '../core/errors.js';
+import { LABEL } from '../core/labels.js';
+import type { Logger } from '../core/logger.js';
+import type { HealthStatus, Member, MemberPhase, RuntimeChange, SleepMode } from '../core/runtime.js';
+import { describeDockerError, dockerStatus } from './docker-error.js';
+import { type DockerEvent, EventStream } from './event-stream.js';
+
+/** Container events that can change whether a group is up, or who its members are. */
+export const WATCHED_ACTIONS = ['create', 'start', 'restart', 'die', 'stop', 'kill', 'pause', 'unpause', 'destroy', 'rename', 'update', 'health_status'] as const;
+
+/** Actions that may add or remove members or change their labels. */
+const MEMBERSHIP_ACTIONS = new Set(['create', 'destroy', 'rename']);
+
+export interface DockerBackendOptions {
+  readonly docker: Docker;
+  readonly endpoint: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Follow only this group's containers (static mode, one-group commands); undefined follows every labelled container. */
+  readonly group?: string | undefined;
+}
+
+/**
+ * Docker's container states in the core's words: the one place they are
+ * read. `restarting` is on its way up by itself; `created`, `exited`, `dead`
+ * and `removing` are all asleep as far as a wake is concerned.
+ */
+export function phaseOf(state: string): MemberPhase {
+  switch (state) {
+    case 'running':
+      return 'running';
+    case 'restarting':
+      return 'starting';
+    case 'paused':
+      return 'paused';
+    default:
+      return 'stopped';
+  }
+}
+
+function toHealth(status: string | undefined): HealthStatus {
+  return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? status : 'none';
+}
+
+function toMember(info: Docker.ContainerInspectInfo): Member {
+  const name = info.Name.replace(/^\//, '');
+  const state = info.State.Status;
+  const running = info.State.Running;
+  const ended = state === 'exited' || state === 'dead';
+  return {
+    id: info.Id,
+    name,
+    phase: phaseOf(state),
+    // A stopped container reads `unhealthy` with no event; health only means something while it runs.
+    health: running ? toHealth(info.State.Health?.Status) : 'none',
+    state,
+    detail: `${name} is ${state}${ended ? ` (exit code ${info.State.ExitCode})` : ''}`,
+  };
+}
+
+/** A Docker API call that treats the given HTTP statuses (304 already done, 404 gone) as success. */
+async function tolerating(statuses: readonly number[], call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    const status = dockerStatus(error);
+    if (status === undefined || !statuses.includes(status)) throw error;
+  }
+}
+
+/**
+ * Both ports over the Docker Engine API: members are containers found by
+ * label, changes come from the events stream, and a member sleeps by stop
+ * or pause.
+ */
+export class DockerBackend implements Backend {
+  readonly endpoint: string;
+  private readonly runtimeListeners = new Set<(change: RuntimeChange) => void>();
+  private readonly membershipListeners = new Set<(reason: string) => void>();
+  private readonly events: EventStream;
+  private readonly label: string;
+
+  constructor(private readonly options: DockerBackendOptions) {
+    this.endpoint = options.endpoint;
+    this.label = options.group === undefined ? LABEL.group : `${LABEL.group}=${options.group}`;
+    this.events = new EventStream({
+      docker: options.docker,
+      endpoint: options.endpoint,
+      clock: options.clock,
+      logger: options.logger,
+      filters: { type: ['container'], label: [this.label], event: [...WATCHED_ACTIONS] },
+      onEvent: (event) => {
+        this.onEvent(event);
+      },
+      onConnected: () => {
+        // Events may have been missed while disconnected: everything is read again.
+        const reason = 'connected to the Docker events stream';
+        for (const listener of this.membershipListeners) listener(reason);
+        this.emit({ group: null, reason });
+      },
+    });
+  }
+
+  /** True while the events stream is connected. */
+  get following(): boolean {
+    return this.events.connected;
+  }
+
+  follow(): void {
+    this.events.start();
+  }
+
+  async close(): Promise<void> {
+    await this.events.stop();
+  }
+
+  describeGroup(group: string): string {
+    return `containers labelled ${LABEL.group}=${group}`;
+  }
+
+  async members(group: string, signal: AbortSignal): Promise<Member[]> {
+    const { docker } = this.options;
+    return this.call(async () => {
+      const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.group}=${group}`] }, abortSignal: signal });
+      const inspected = await Promise.all(
+        list.map(async (summary) => {
+          try {
+            return await docker.getContainer(summary.Id).inspect({ abortSignal: signal });
+          } catch (error) {
+            if (dockerStatus(error) === 404) return null; // removed since the listing
+            throw error;
+          }
+        }),
+      );
+      return inspected.filter((info) => info !== null).map(toMember);
+    });
+  }
+
+  async wake(member: Member, signal: AbortSignal): Promise<void> {
+    const container = this.options.docker.getContainer(member.id);
+    await this.call(() =>
+      member.phase === 'paused'
+        ? tolerating([304], () => container.unpause({ abortSignal: signal }))
+        : tolerating([304], () => container.start({ abortSignal: signal })),
+    );
+  }
+
+  async sleep(member: Member, options: { readonly mode: SleepMode; readonly timeoutSeconds: number | undefined }, signal: AbortSignal): Promise<void> {
+    const container = this.options.docker.getContainer(member.id);
+    const query = options.timeoutSeconds === undefined ? {} : { t: options.timeoutSeconds };
+    await this.call(() =>
+      options.mode === 'pause'
+        ? tolerating([304, 404], () => container.pause({ abortSignal: signal }))
+        : tolerating([304, 404], () => container.stop({ ...query, abortSignal: signal })),
+    );
+  }
+
+  subscribe(listener: (change: RuntimeChange) => void): () => void {
+    this.runtimeListeners.add(listener);
+    return () => this.runtimeListeners.delete(listener);
+  }
+
+  /** Every container carrying the group label (or this backend's one group), running or not. */
+  async list(signal: AbortSignal): Promise<CatalogEntry[]> {
+    return this.call(async () => {
+      const list = await this.options.docker.listContainers({ all: true, filters: { label: [this.label] }, abortSignal: signal });
+      return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), created: c.Created, labels: c.Labels }));
+    });
+  }
+
+  /**
+   * Where a running container can be reached: 127.0.0.1 on the host network,
+   * otherwise its address on its first network (`container:x` follows x).
+   */
+  async address(name: string, signal: AbortSignal): Promise<string> {
+    const { docker } = this.options;
+    const info = await this.call(async () => {
+      const own = await docker.getContainer(name).inspect({ abortSignal: signal });
+      const mode = own.HostConfig.NetworkMode ?? '';
+      // network_mode: service:x / container:x shares x's network namespace, and so its address.
+      return mode.startsWith('container:') ? docker.getContainer(mode.slice('container:'.length)).inspect({ abortSignal: signal }) : own;
+    });
+    if (info.HostConfig.NetworkMode === 'host') return '127.0.0.1';
+    const networks = Object.entries(info.NetworkSettings.Networks);
+    const address = networks.map(([, network]) => network.IPAddress).find((ip) => ip !== '');
+    if (address === undefined) {
+      const where = networks.length === 0 ? 'any network' : networks.map(([n]) => n).join(', ');
+      throw new BackendError(`${info.Name.replace(/^\//, '')} has no address on ${where}${info.State.Running ? '' : ' (it is not running)'}`);
+    }
+    return address;
+  }
+
+  onMembershipChange(listener: (reason: string) => void): () => void {
+    this.membershipListeners.add(listener);
+    return () => this.membershipListeners.delete(listener);
+  }
+
+  /** Runs a Docker API call; its error becomes one line that names the endpoint. */
+  private async call<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw new BackendError(describeDockerError(error, this.endpoint), { cause: error });
+    }
+  }
+
+  private onEvent(event: DockerEvent): void {
+    const who = event.attributes['name'] ?? event.id.slice(0, 12);
+    if (MEMBERSHIP_ACTIONS.has(event.action)) for (const listener of this.membershipListeners) listener(`${event.action} of ${who}`);
+    const group = event.attributes[LABEL.group];
+    if (group !== undefined) this.emit({ group, reason: `${event.action} of ${who}` });
+  }
+
+  private emit(change: RuntimeChange): void {
+    for (const listener of this.runtimeListeners) listener(change);
+  }
+}
