@@ -13,7 +13,13 @@ export type MachineState =
   | { readonly name: 'Idle'; readonly awake: boolean }
   /** `launched`: the start calls returned, so what members report now is the outcome. */
   | { readonly name: 'Starting'; readonly launched: boolean; readonly last: Readiness | null }
-  | { readonly name: 'Running' }
+  /**
+   * `settling`: woken by us, and no connection has reached the upstream yet.
+   * A member that goes down now failed the wake (it crashed on start); once a
+   * connection got through, or the start timeout passed, going down is a
+   * change made outside.
+   */
+  | { readonly name: 'Running'; readonly settling: boolean }
   | { readonly name: 'Stopping' };
 
 export type MachineEvent =
@@ -26,6 +32,8 @@ export type MachineEvent =
   /** A start call failed. `rollback`: some member is running and must be stopped again. */
   | { readonly type: 'launchFailed'; readonly reason: string; readonly rollback: boolean }
   | { readonly type: 'startTimedOut'; readonly after: string }
+  /** A connection reached the upstream: the wake has proven itself. */
+  | { readonly type: 'reached' }
   | { readonly type: 'idleElapsed'; readonly reason: string }
   /** An operator asked for sleep now. */
   | { readonly type: 'sleep'; readonly reason: string }
@@ -36,6 +44,7 @@ export type Effect =
   | { readonly type: 'launch' }
   | { readonly type: 'halt' }
   | { readonly type: 'release' }
+  /** Close what waits for the wake (held connections, connections still connecting) with the reason. */
   | { readonly type: 'reject'; readonly reason: string }
   | { readonly type: 'armStartTimer' }
   | { readonly type: 'disarmStartTimer' }
@@ -56,7 +65,6 @@ export interface Step {
 export const INITIAL_STATE: MachineState = { name: 'Idle', awake: false };
 
 const IDLE: MachineState = { name: 'Idle', awake: false };
-const RUNNING: MachineState = { name: 'Running' };
 const STOPPING: MachineState = { name: 'Stopping' };
 
 function stay(state: MachineState): Step {
@@ -74,11 +82,8 @@ function failWake(reason: string, rollback: boolean): Step {
 function judgeStart(readiness: Readiness): Step {
   switch (readiness.kind) {
     case 'ready':
-      return {
-        state: RUNNING,
-        effects: [{ type: 'disarmStartTimer' }, { type: 'startIdleClock' }, { type: 'release' }],
-        reason: 'every member is ready',
-      };
+      // The start timer runs on while the group settles: it bounds how long a crash still counts as a failed wake.
+      return { state: { name: 'Running', settling: true }, effects: [{ type: 'startIdleClock' }, { type: 'release' }], reason: 'every member is ready' };
     case 'pending':
       return stay({ name: 'Starting', launched: true, last: readiness });
     case 'down':
@@ -104,7 +109,7 @@ function fromIdle(state: MachineState & { name: 'Idle' }, event: MachineEvent): 
       };
     case 'observed':
       if (event.readiness.kind === 'ready') {
-        return { state: RUNNING, effects: [{ type: 'startIdleClock' }], reason: 'every member is running (started outside proxytainer)' };
+        return { state: { name: 'Running', settling: false }, effects: [{ type: 'startIdleClock' }], reason: 'every member is running (started outside proxytainer)' };
       }
       return stay({ name: 'Idle', awake: isAwake(event.readiness) });
     case 'sleep':
@@ -112,6 +117,7 @@ function fromIdle(state: MachineState & { name: 'Idle' }, event: MachineEvent): 
     case 'launched':
     case 'launchFailed':
     case 'startTimedOut':
+    case 'reached':
     case 'idleElapsed':
     case 'stopped':
       return stay(state);
@@ -137,6 +143,7 @@ function fromStarting(state: MachineState & { name: 'Starting' }, event: Machine
         reason: event.reason,
       };
     case 'wake':
+    case 'reached':
     case 'idleElapsed':
     case 'stopped':
       return stay(state);
@@ -147,23 +154,29 @@ function fromRunning(state: MachineState & { name: 'Running' }, event: MachineEv
   switch (event.type) {
     case 'observed': {
       const { readiness } = event;
-      if (readiness.kind === 'down' || readiness.kind === 'empty') {
-        const why = readiness.kind === 'down' ? `${readiness.detail} (changed outside proxytainer)` : 'every member was removed';
-        return {
-          state: { name: 'Idle', awake: readiness.kind === 'down' && readiness.anyUp },
-          effects: [{ type: 'stopIdleClock' }, { type: 'cutConnections', reason: why }],
-          reason: why,
-        };
+      if (readiness.kind !== 'down' && readiness.kind !== 'empty') return stay(state);
+      if (state.settling) {
+        // Down before any connection got through: the wake failed, and waking again for the same connections would loop.
+        const failed = readiness.kind === 'down' ? failWake(readiness.detail, readiness.anyUp) : failWake('every member was removed', false);
+        return { ...failed, effects: [{ type: 'stopIdleClock' }, ...failed.effects, { type: 'cutConnections', reason: failed.reason }] };
       }
-      return stay(state);
+      const why = readiness.kind === 'down' ? `${readiness.detail} (changed outside proxytainer)` : 'every member was removed';
+      return {
+        state: { name: 'Idle', awake: readiness.kind === 'down' && readiness.anyUp },
+        effects: [{ type: 'stopIdleClock' }, { type: 'cutConnections', reason: why }],
+        reason: why,
+      };
     }
+    case 'reached':
+      return state.settling ? { state: { name: 'Running', settling: false }, effects: [{ type: 'disarmStartTimer' }], reason: '' } : stay(state);
+    case 'startTimedOut':
+      return state.settling ? { state: { name: 'Running', settling: false }, effects: [], reason: '' } : stay(state);
     case 'idleElapsed':
     case 'sleep':
-      return { state: STOPPING, effects: [{ type: 'stopIdleClock' }, { type: 'halt' }], reason: event.reason };
+      return { state: STOPPING, effects: [{ type: 'disarmStartTimer' }, { type: 'stopIdleClock' }, { type: 'halt' }], reason: event.reason };
     case 'wake':
     case 'launched':
     case 'launchFailed':
-    case 'startTimedOut':
     case 'stopped':
       return stay(state);
   }
@@ -184,6 +197,7 @@ function fromStopping(state: MachineState & { name: 'Stopping' }, event: Machine
     case 'launched':
     case 'launchFailed':
     case 'startTimedOut':
+    case 'reached':
     case 'idleElapsed':
     case 'sleep':
       return stay(state);

@@ -114,7 +114,9 @@ export class Group {
     private readonly deps: GroupDeps,
   ) {
     this.logger = deps.logger.child(name);
-    this.traffic = new Traffic(deps.clock);
+    this.traffic = new Traffic(deps.clock, () => {
+      if (this.machine.name === 'Running' && this.machine.settling) this.dispatch({ type: 'reached' });
+    });
     this.queue = new SerialQueue((error) => {
       if (!this.closed) this.logger.error(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     });
@@ -199,9 +201,13 @@ export class Group {
     this.traffic.touch();
   }
 
-  /** Registers a new client connection; it counts as activity and keeps the group from stopping until it is spliced or gone. */
-  track(): ConnectionTracker {
-    return this.traffic.track();
+  /**
+   * Registers a new client connection; it counts as activity and keeps the
+   * group from stopping until it is spliced or gone. `abort` closes it, while
+   * it is not yet spliced, when the wake it waits for fails.
+   */
+  track(abort: () => void): ConnectionTracker {
+    return this.traffic.track(abort);
   }
 
   snapshot(): GroupSnapshot {
@@ -266,10 +272,15 @@ export class Group {
         for (const waiter of waiters) waiter.resolve();
         return;
       }
-      case 'reject':
-        this.logger.error(effect.reason + (this.waiters.size > 0 ? ` (closing ${this.waiters.size} held connection(s))` : ''));
+      case 'reject': {
+        const held = this.waiters.size;
+        const connecting = this.traffic.connecting - held;
+        const closing = [held > 0 ? `${held} held` : '', connecting > 0 ? `${connecting} connecting` : ''].filter((part) => part !== '').join(' and ');
+        this.logger.error(effect.reason + (closing === '' ? '' : ` (closing ${closing} connection(s))`));
         this.rejectWaiters(effect.reason);
+        this.traffic.abortConnecting();
         return;
+      }
       case 'armStartTimer': {
         const after = formatDuration(this.currentSettings.startTimeoutMs);
         this.startTimer = this.deps.clock.setTimer(this.currentSettings.startTimeoutMs, () => {

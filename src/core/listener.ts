@@ -215,13 +215,17 @@ export class Listener {
   private async serve(client: Socket): Promise<void> {
     const { clock } = this.deps;
     const deadline = clock.now() + this.group.settings.startTimeoutMs;
-    const tracker = this.group.track();
+    const tracker = this.group.track(() => client.destroy());
     try {
       for (;;) {
         if (this.group.state !== 'Running' && !(await this.holdUntilRunning(client))) return;
         if (isGone(client)) return;
         const upstream = await this.connectWhileRunning(deadline, client);
-        if (upstream === null) continue; // the group stopped while this connection was connecting: hold it again
+        // The group stopped while this connection was connecting: hold it again, unless the failed wake closed it.
+        if (upstream === null) {
+          if (isGone(client)) return;
+          continue;
+        }
         if (isGone(client)) {
           upstream.socket.destroy();
           return;

@@ -19,8 +19,14 @@ export class Traffic {
   active = false;
   /** How to close each open connection when the group stops. */
   readonly cuts = new Set<() => void>();
+  /** How to close each connection still connecting, when the wake it waited for fails. */
+  readonly aborts = new Set<() => void>();
 
-  constructor(private readonly clock: Clock) {
+  /** `onEstablished` hears of every connection that reached its upstream. */
+  constructor(
+    private readonly clock: Clock,
+    readonly onEstablished: () => void = () => undefined,
+  ) {
     this.lastActivity = clock.now();
   }
 
@@ -33,9 +39,20 @@ export class Traffic {
     this.active = true;
   }
 
-  /** A new connection: it counts as activity and keeps the group from stopping until it is spliced or gone. */
-  track(): ConnectionTracker {
-    return new Tracker(this);
+  /**
+   * A new connection: it counts as activity and keeps the group from stopping
+   * until it is spliced or gone. `abort` closes it while it is not yet spliced.
+   */
+  track(abort: () => void): ConnectionTracker {
+    return new Tracker(this, abort);
+  }
+
+  /** Closes every connection not yet spliced; returns how many there were. */
+  abortConnecting(): number {
+    const aborts = [...this.aborts];
+    this.aborts.clear();
+    for (const abort of aborts) abort();
+    return aborts.length;
   }
 
   /** Closes every open connection; returns how many there were. */
@@ -56,8 +73,12 @@ class Tracker implements ConnectionTracker {
   private phase = CONNECTING;
   private cut: (() => void) | null = null;
 
-  constructor(private readonly traffic: Traffic) {
+  constructor(
+    private readonly traffic: Traffic,
+    private readonly abort: () => void,
+  ) {
     traffic.connecting++;
+    traffic.aborts.add(abort);
     traffic.touch();
   }
 
@@ -65,9 +86,11 @@ class Tracker implements ConnectionTracker {
     if (this.phase !== CONNECTING) return;
     this.phase = OPEN;
     this.traffic.connecting--;
+    this.traffic.aborts.delete(this.abort);
     this.cut = cut;
     this.traffic.cuts.add(cut);
     this.traffic.touch();
+    this.traffic.onEstablished();
   }
 
   transferred(direction: 'in' | 'out', bytes: number): void {
@@ -77,7 +100,10 @@ class Tracker implements ConnectionTracker {
   }
 
   closed(): void {
-    if (this.phase === CONNECTING) this.traffic.connecting--;
+    if (this.phase === CONNECTING) {
+      this.traffic.connecting--;
+      this.traffic.aborts.delete(this.abort);
+    }
     if (this.cut !== null) this.traffic.cuts.delete(this.cut);
     if (this.phase !== CLOSED) this.traffic.touch();
     this.phase = CLOSED;

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { Backend } from '../core/backend.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import type { Clock } from '../core/clock.js';
+import { formatDuration } from '../core/duration.js';
 import { BackendError } from '../core/errors.js';
 import { LABEL } from '../core/labels.js';
 import type { Logger } from '../core/logger.js';
@@ -42,15 +43,25 @@ export function phaseOf(state: string): MemberPhase {
   }
 }
 
+/** What Docker reports as the start and end times of a container that never ran. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
 function toHealth(status: string | undefined): HealthStatus {
   return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? status : 'none';
+}
+
+/** How a container that ended did, in a phrase: `web exited (exit code 3) 500ms after start`. */
+function describeEnd(name: string, state: Docker.ContainerInspectInfo['State']): string {
+  const ran = Date.parse(state.FinishedAt) - Date.parse(state.StartedAt);
+  const after = Number.isFinite(ran) && ran >= 0 ? ` ${formatDuration(ran)} after start` : '';
+  return `${name} ${state.Status === 'dead' ? 'is dead' : 'exited'} (exit code ${state.ExitCode})${after}`;
 }
 
 function toMember(info: Docker.ContainerInspectInfo): Member {
   const name = info.Name.replace(/^\//, '');
   const state = info.State.Status;
   const running = info.State.Running;
-  const ended = state === 'exited' || state === 'dead';
+  const ended = (state === 'exited' || state === 'dead') && info.State.StartedAt !== ZERO_TIME;
   return {
     id: info.Id,
     name,
@@ -58,7 +69,7 @@ function toMember(info: Docker.ContainerInspectInfo): Member {
     // A stopped container reads `unhealthy` with no event; health only means something while it runs.
     health: running ? toHealth(info.State.Health?.Status) : 'none',
     state,
-    detail: `${name} is ${state}${ended ? ` (exit code ${info.State.ExitCode})` : ''}`,
+    detail: ended ? describeEnd(name, info.State) : `${name} is ${state}`,
   };
 }
 

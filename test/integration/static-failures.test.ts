@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { containerState, createMember, docker, dockerSuite, removeTestObjects, uniqueName } from '../support/docker-harness.js';
+import { containerState, createMember, docker, dockerSuite, groupEvents, removeTestObjects, uniqueName } from '../support/docker-harness.js';
 import { echoThrough, freePort, openSocket, readAll } from '../support/net.js';
 import { ProxyProcess } from '../support/proxy-process.js';
 import { SocketRelay } from '../support/socket-relay.js';
@@ -38,7 +38,7 @@ dockerSuite('static mode: failures', () => {
       const first = await closedAfter(port);
       assert.equal(first.data, '');
       assert.ok(first.ms < 3_000, `closed after ${Math.round(first.ms)}ms`);
-      await proxy.waitFor(new RegExp(`ERROR \\[${group}\\] wake failed: ${group}-\\w+ is exited \\(exit code 3\\) \\(closing 1 held connection\\(s\\)\\)`));
+      await proxy.waitFor(new RegExp(`ERROR \\[${group}\\] wake failed: ${group}-\\w+ exited \\(exit code 3\\) \\S+ after start \\(closing 1 held connection\\(s\\)\\)`));
       const second = await closedAfter(port);
       assert.ok(second.ms < 3_000);
       assert.equal(proxy.matching(/State change \(Idle => Starting\)/).length, 2, 'the second connection tried again');
@@ -62,6 +62,27 @@ dockerSuite('static mode: failures', () => {
       assert.ok(result.ms < 5_000, `closed after ${Math.round(result.ms)}ms`);
       await proxy.waitFor(/wake failed: .* is unhealthy/);
       await proxy.waitFor(/State change \(Stopping => Idle\)/, 15_000);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a member that crashes right after starting fails the wake once; one connection does not restart it in a loop', async () => {
+    const group = uniqueName('crashes');
+    const upstream = await freePort();
+    await createMember({ group, cmd: ['sh', '-c', 'sleep 0.5; exit 3'] }); // runs, never listens, exits
+    const since = Math.floor(Date.now() / 1000);
+    const { port, proxy } = await proxyFor(group, upstream, ['--start-timeout', '10s']);
+    try {
+      const first = await closedAfter(port);
+      assert.equal(first.data, '');
+      const failed = await proxy.waitFor(new RegExp(`ERROR \\[${group}\\] wake failed: ${group}-\\w+ exited \\(exit code 3\\) \\S+ after start \\(closing 1 connecting connection\\(s\\)\\)`));
+      assert.ok(failed !== '');
+      // Nothing else wakes it: one connection, one start (before the fix: 14 starts within the start timeout).
+      await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(\\w+ => Idle\\)`));
+      assert.deepEqual(await groupEvents(group, since, 'start'), [`${(await docker.listContainers({ all: true, filters: { label: [`proxytainer.group=${group}`] } }))[0]?.Names[0]?.slice(1) ?? ''}`]);
+      assert.equal(proxy.matching(/State change \(Idle => Starting\)/).length, 1);
+      assert.equal(proxy.matching(/did not accept a connection/).length, 0, 'no misleading upstream warning');
     } finally {
       await proxy.stop();
     }

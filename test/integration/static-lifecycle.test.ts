@@ -95,7 +95,7 @@ dockerSuite('static mode: idle and changes made outside', () => {
       await listening(upstream);
       await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Idle => Running\\): every member is running \\(started outside proxytainer\\)`), 5_000);
       await member.stop();
-      await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Running => Idle\\): .* is exited \\(exit code \\d+\\) \\(changed outside proxytainer\\)`), 5_000);
+      await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Running => Idle\\): .* exited \\(exit code \\d+\\) .*after start \\(changed outside proxytainer\\)`), 5_000);
       await member.start();
       await listening(upstream);
       await proxy.waitFor(/State change \(Idle => Running\)/, 5_000, 2);

@@ -29,8 +29,8 @@ describe('group lifecycle transitions', () => {
 
   it('becomes Running and releases the held connections once every member is ready', () => {
     const step = transition(starting(false), { type: 'launched', readiness: { kind: 'ready' } });
-    assert.equal(step.state.name, 'Running');
-    assert.deepEqual(types(step.effects), ['disarmStartTimer', 'startIdleClock', 'release']);
+    assert.deepEqual(step.state, { name: 'Running', settling: true });
+    assert.deepEqual(types(step.effects), ['startIdleClock', 'release'], 'the start timer runs on while the group settles');
   });
 
   it('keeps waiting while a healthcheck has not passed, then runs when it does', () => {
@@ -78,9 +78,9 @@ describe('group lifecycle transitions', () => {
   });
 
   it('stops when idle, and is Idle once the stop returns', () => {
-    const stopping = transition({ name: 'Running' }, { type: 'idleElapsed', reason: 'no traffic for 10s' });
+    const stopping = transition({ name: 'Running', settling: false }, { type: 'idleElapsed', reason: 'no traffic for 10s' });
     assert.equal(stopping.state.name, 'Stopping');
-    assert.deepEqual(types(stopping.effects), ['stopIdleClock', 'halt']);
+    assert.deepEqual(types(stopping.effects), ['disarmStartTimer', 'stopIdleClock', 'halt']);
     const idle = transition(stopping.state, { type: 'stopped', error: null, waiting: 0 });
     assert.deepEqual(idle.state, { name: 'Idle', awake: false });
     assert.deepEqual(types(idle.effects), ['cutConnections']);
@@ -111,7 +111,7 @@ describe('group lifecycle transitions', () => {
   });
 
   it('sleep stops a Running group, and an Idle group only when something runs', () => {
-    assert.equal(transition({ name: 'Running' }, { type: 'sleep', reason: 'operator' }).state.name, 'Stopping');
+    assert.equal(transition({ name: 'Running', settling: false }, { type: 'sleep', reason: 'operator' }).state.name, 'Stopping');
     assert.equal(transition({ name: 'Idle', awake: false }, { type: 'sleep', reason: 'operator' }).state.name, 'Idle');
     assert.equal(transition({ name: 'Idle', awake: true }, { type: 'sleep', reason: 'operator' }).state.name, 'Stopping');
   });
@@ -132,6 +132,29 @@ describe('group lifecycle transitions', () => {
       const step = transition({ name: 'Stopping' }, event);
       assert.equal(step.state.name, 'Stopping');
       assert.deepEqual(step.effects, []);
+    }
+  });
+
+  it('a member that goes down before any connection reached the upstream failed the wake: close what waits, roll back', () => {
+    const settling: MachineState = { name: 'Running', settling: true };
+    const step = transition(settling, { type: 'observed', readiness: { ...down, anyUp: true } });
+    assert.equal(step.state.name, 'Stopping');
+    assert.deepEqual(types(step.effects), ['stopIdleClock', 'disarmStartTimer', 'reject', 'halt', 'cutConnections']);
+    assert.match(step.reason, /^wake failed: web is exited \(exit code 3\)$/);
+    const alone = transition(settling, { type: 'observed', readiness: down });
+    assert.deepEqual(alone.state, { name: 'Idle', awake: false }, 'nothing left to roll back');
+  });
+
+  it('once a connection reached the upstream, or the start timeout passed, going down is a change made outside', () => {
+    const settling: MachineState = { name: 'Running', settling: true };
+    for (const event of [{ type: 'reached' }, { type: 'startTimedOut', after: '60s' }] as const) {
+      const settled = transition(settling, event);
+      assert.deepEqual(settled.state, { name: 'Running', settling: false });
+      assert.deepEqual(types(settled.effects), event.type === 'reached' ? ['disarmStartTimer'] : []);
+      const gone = transition(settled.state, { type: 'observed', readiness: down });
+      assert.equal(gone.state.name, 'Idle');
+      assert.ok(!gone.effects.some((e) => e.type === 'reject'));
+      assert.match(gone.reason, /changed outside proxytainer/);
     }
   });
 });

@@ -93,7 +93,7 @@ describe('Group', () => {
     runtime.add('g', 'web');
     group.watch();
     await wakeToRunning(group, clock);
-    const tracker = group.track();
+    const tracker = group.track(() => undefined);
     tracker.established(() => undefined);
     await clock.advance(9_000);
     tracker.transferred('out', 10);
@@ -109,7 +109,7 @@ describe('Group', () => {
     group.watch();
     await wakeToRunning(group, clock);
     await clock.advance(9_999);
-    const tracker = group.track(); // accepted at T-1ms; its upstream connect takes longer than the idle period
+    const tracker = group.track(() => undefined); // accepted at T-1ms; its upstream connect takes longer than the idle period
     let cut = false;
     await clock.advance(15_000);
     assert.equal(group.state, 'Running', 'no stop while a connection is being connected');
@@ -126,7 +126,7 @@ describe('Group', () => {
       group.watch();
       await wakeToRunning(group, clock);
       let cut = false;
-      group.track().established(() => (cut = true));
+      group.track(() => undefined).established(() => (cut = true));
       await clock.advance(60_000);
       assert.equal(group.state, connectionsKeepAwake ? 'Running' : 'Idle');
       assert.equal(cut, !connectionsKeepAwake, 'connections left open when the group stops are closed');
@@ -175,6 +175,42 @@ describe('Group', () => {
     await settle();
     await again;
     assert.equal(group.state, 'Running');
+  });
+
+  it('a member that crashes right after starting fails the wake: connections still connecting are closed, not woken again', async () => {
+    const { group, runtime, clock, logger } = setup();
+    runtime.add('g', 'web');
+    group.watch();
+    let aborted = 0;
+    const tracker = group.track(() => aborted++);
+    await group.hold('connection').promise; // the group runs; the connection now connects to the upstream
+    assert.equal(group.state, 'Running');
+    await clock.advance(500);
+    runtime.set('web', { phase: 'stopped', exitCode: 3 }); // `sleep 0.5; exit 3`
+    await settle();
+    assert.equal(aborted, 1, 'the connecting connection was closed');
+    assert.equal(group.state, 'Idle');
+    assert.equal(logger.matching(/error \[g\] wake failed: web exited \(exit code 3\) \(closing 1 connecting connection\(s\)\)/).length, 1);
+    tracker.closed();
+    await clock.advance(10_000);
+    assert.equal(runtime.count('start web'), 1, 'nothing woke the group again');
+  });
+
+  it('a member that goes down after a connection got through was changed outside; the wake had succeeded', async () => {
+    const { group, runtime, clock, logger } = setup();
+    runtime.add('g', 'web');
+    group.watch();
+    const tracker = group.track(() => assert.fail('an open connection is cut, not aborted'));
+    await group.hold('connection').promise;
+    let cut = false;
+    tracker.established(() => (cut = true));
+    runtime.set('web', { phase: 'stopped', exitCode: 137 });
+    await settle();
+    assert.equal(group.state, 'Idle');
+    assert.equal(cut, true);
+    assert.equal(logger.matching(/wake failed/).length, 0);
+    assert.equal(logger.matching(/State change \(Running => Idle\): web exited \(exit code 137\) \(changed outside proxytainer\)/).length, 1);
+    await clock.advance(0);
   });
 
   it('a start Docker refuses closes held connections with its reason', async () => {
