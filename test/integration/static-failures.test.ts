@@ -80,7 +80,7 @@ dockerSuite('static mode: failures', () => {
       assert.ok(failed !== '');
       // Nothing else wakes it: one connection, one start (before the fix: 14 starts within the start timeout).
       await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(\\w+ => Idle\\)`));
-      assert.deepEqual(await groupEvents(group, since, 'start'), [`${(await docker.listContainers({ all: true, filters: { label: [`proxytainer.group=${group}`] } }))[0]?.Names[0]?.slice(1) ?? ''}`]);
+      assert.equal((await groupEvents(group, since, 'start')).length, 1, 'Docker recorded one start');
       assert.equal(proxy.matching(/State change \(Idle => Starting\)/).length, 1);
       assert.equal(proxy.matching(/did not accept a connection/).length, 0, 'no misleading upstream warning');
     } finally {
