@@ -43,5 +43,5 @@ export function readHostHeader(value: string): HostHeader {
 }
 
 function bad(value: string, why: string): HostHeader {
-  return { ok: false, reason: `the host ${JSON.stringify(value.slice(0, 80))} is not valid: ${why}` };
+  return { ok: false, reason: `the host ${JSON.stringify(value.trim().slice(0, 80))} is not valid: ${why}` };
 }
