@@ -73,7 +73,7 @@ describe('the Minecraft encoders, as a real client (minecraft-protocol) reads th
   for (const version of ['1.8.9', '1.21.1', '1.21.4']) {
     it(`a ${version} client's ping gets our status as compatible, and its pong`, async () => {
       const options = { host: 'mc.example.test', port: 25565, version, connect: viaLoopback, noPongTimeout: 10_000, closeTimeout: 10_000 };
-      const result = (await mc.ping(options as mc.PingOptions)) as mc.NewPingResult & { latency?: number };
+      const result = (await mc.ping(options)) as mc.NewPingResult & { latency?: number };
       assert.deepEqual(result.version, { name: 'asleep', protocol: protocolOf(version) });
       assert.deepEqual(result.players, { max: 20, online: 0 });
       assert.deepEqual(result.description, { text: MOTD });

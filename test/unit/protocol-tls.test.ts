@@ -54,7 +54,7 @@ function found(serverName: string | null, alpn: string[] = []): ClientHelloResul
 }
 function reason(result: ClientHelloResult): string {
   assert.equal(result.kind, 'malformed', JSON.stringify(result));
-  return result.kind === 'malformed' ? result.reason : '';
+  return result.reason;
 }
 
 describe('TLS ClientHello reader, on recorded handshakes', () => {
