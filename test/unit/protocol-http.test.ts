@@ -96,6 +96,9 @@ describe('HTTP/1.x request head reader, on hand-made requests', () => {
     const long = `GET / HTTP/1.1\r\nHost: a.example\r\nX-Big: ${'x'.repeat(20_000)}`;
     assert.match(reason(head(long)), /longer than the 16384-byte read limit/);
     assert.match(reason(readHttpRequestHead(Buffer.from('GET /aaaaaaaaaaaaa'), 10)), /longer than the 10-byte read limit/);
+    // Complete only past the limit: the bytes after it are never read.
+    const justPast = Buffer.from(`GET / HTTP/1.1\r\nX: ${'x'.repeat(16_384 - 30)}\r\nHost: a.example\r\n\r\n`);
+    assert.match(reason(readHttpRequestHead(justPast)), /longer than the 16384-byte read limit/);
   });
 });
 

@@ -118,6 +118,12 @@ describe('the read limit', () => {
     const longHead = Buffer.from(`GET / HTTP/1.1\r\nX: ${'x'.repeat(SNIFF_LIMIT)}`);
     assert.equal(summary(sniffProtocol(longHead, { minecraft: true })), 'malformed http');
     assert.deepEqual(sniffProtocol(longHead, { minecraft: true }), sniffProtocol(longHead.subarray(0, SNIFF_LIMIT), { minecraft: true }));
+    // A head that would complete just past the limit is still too long.
+    const justPast = Buffer.from(`GET / HTTP/1.1\r\nX: ${'x'.repeat(SNIFF_LIMIT - 30)}\r\nHost: a.example\r\n\r\n`);
+    assert.ok(justPast.length > SNIFF_LIMIT);
+    assert.equal(summary(sniffProtocol(justPast, { minecraft: true })), 'malformed http');
+    const tlsPast = Buffer.concat([fixture('tls-curl.bin'), Buffer.alloc(SNIFF_LIMIT)]);
+    assert.equal(summary(sniffProtocol(tlsPast.subarray(0, 200), { minecraft: true, limit: 200 })), 'malformed tls');
     // A TLS record header that promises 16 KiB of one-byte records never completes.
     const slowTls = Buffer.concat(Array.from({ length: 4000 }, (_, i) => (i === 0 ? hex('16 0301 0001 01') : hex('16 0301 0001 00'))));
     assert.equal(summary(sniffProtocol(slowTls, { minecraft: true })), 'malformed tls');
