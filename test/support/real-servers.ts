@@ -63,16 +63,22 @@ function serverUser(name: string): string {
   return user;
 }
 
-/** What keeps the real servers from running here, or null. Builds the image when it is missing or stale. */
-export function realServersProblem(): string | null {
+export type ServerKind = 'postgres' | 'redis';
+
+/** What keeps these real servers from running here, or null. Builds the image when it is missing or stale. */
+export function realServersProblem(kinds: readonly ServerKind[] = ['postgres', 'redis']): string | null {
   const missing: string[] = [];
-  const bin = postgresBin();
-  if (bin === null) missing.push('postgresql');
-  for (const program of ['psql', 'pgbench', 'pg_isready', 'initdb']) {
-    if (bin !== null && !existsSync(join(bin, program))) missing.push(`${program} (postgresql-client)`);
+  if (kinds.includes('postgres')) {
+    const bin = postgresBin();
+    if (bin === null) missing.push('postgresql');
+    for (const program of ['psql', 'pgbench', 'pg_isready', 'initdb']) {
+      if (bin !== null && !existsSync(join(bin, program))) missing.push(`${program} (postgresql-client)`);
+    }
   }
-  for (const program of ['redis-server', 'redis-cli', 'redis-benchmark']) {
-    if (!existsSync(join('/usr/bin', program))) missing.push(program);
+  if (kinds.includes('redis')) {
+    for (const program of ['redis-server', 'redis-cli', 'redis-benchmark']) {
+      if (!existsSync(join('/usr/bin', program))) missing.push(program);
+    }
   }
   if (missing.length > 0) return `missing ${missing.join(', ')}; ${INSTALL_HINT}`;
   const build = spawnSync('bash', ['scripts/build-server-image.sh'], { cwd: ROOT, encoding: 'utf8' });
