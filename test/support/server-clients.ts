@@ -20,14 +20,14 @@ export interface ClientResult {
 export interface ClientOptions {
   /** Bytes written to the client's stdin, which is then closed. */
   readonly input?: Buffer | string;
-  /** The client is killed after this long (default 60 s); its result then has `signal` SIGKILL. */
+  /** The client is killed after this long (default 120 s: a wake on a loaded machine is slow); its result then has `signal` SIGKILL. */
   readonly timeoutMs?: number;
 }
 
 /** Runs `command args…` to its end. */
 export function runClient(command: string, args: readonly string[], options: ClientOptions = {}): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PGCONNECT_TIMEOUT: '30' } });
+    const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'], });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -35,7 +35,7 @@ export function runClient(command: string, args: readonly string[], options: Cli
     // A client that exits before reading all its input must not crash the test with EPIPE.
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(new Error(`${command} could not be started: ${error.message}`, { cause: error }));
