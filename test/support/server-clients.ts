@@ -27,7 +27,7 @@ export interface ClientOptions {
 /** Runs `command args…` to its end. */
 export function runClient(command: string, args: readonly string[], options: ClientOptions = {}): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'], });
+    const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
