@@ -5,7 +5,7 @@
  * run (a tool missing or failing to start, a measurement that broke), never
  * for a missed target.
  *
- *   node --import tsx bench/run.ts [--quick] [--only throughput,short,cold,hold,idle]
+ *   node --import tsx bench/run.ts [--quick] [--only throughput,short,cold,hold,idle,redis]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -16,11 +16,12 @@ import { missingTools, removeWorkDir } from './contenders.js';
 import { measureHold } from './hold.js';
 import { measureIdleCost } from './idle-cost.js';
 import { runToEnd, stopAll } from './processes.js';
+import { measureRedis } from './redis.js';
 import { errorText, formatTable, progress, type Row, type SectionResult } from './report.js';
 import { measureShortConnections } from './short-connections.js';
 import { measureThroughput } from './throughput.js';
 
-const SECTIONS = ['cold', 'hold', 'throughput', 'short', 'idle'] as const;
+const SECTIONS = ['cold', 'hold', 'throughput', 'short', 'idle', 'redis'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<SectionName> } {
@@ -122,6 +123,7 @@ async function main(): Promise<number> {
     await run('throughput', 'throughput', () => measureThroughput({ rounds: quick ? 1 : 4, seconds: quick ? 1 : 2 }));
     await run('short', 'short connections', () => measureShortConnections({ rounds: quick ? 1 : 5, seconds: quick ? 1 : 2, connections: 16 }));
     await run('idle', 'idle', () => measureIdleCost({ groups: quick ? 10 : 100, windowSeconds: quick ? 5 : 60 }));
+    await run('redis', 'redis', () => measureRedis({ rounds: quick ? 1 : 5, requests: quick ? 5_000 : 20_000, clients: 50 }));
   } finally {
     await cleanUp();
   }

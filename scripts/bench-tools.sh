@@ -3,6 +3,7 @@
 # Debian's iperf3, wrk, haproxy and socat, and systemd's socket proxy (which
 # ships with systemd: systemd-socket-proxyd and systemd-socket-activate).
 # Installs what is missing from Debian's packages; does nothing when all are there.
+# Redis and PostgreSQL come from server-packages.sh, which engine.sh runs too.
 # haproxy is only installed, never started as a service: the bench runs its own instances.
 set -euo pipefail
 
@@ -37,4 +38,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$added_policy" = 1 ] && as_root rm -f "$policy"
   [ "$status" = 0 ] || { log "apt-get install failed ($status); the bench reports what it could not run"; exit 0; }
 fi
+# The redis section's server and client (redis-server, redis-benchmark), installed the same way.
+bash "$(dirname "$0")/server-packages.sh"
 log "iperf3 $(iperf3 --version 2>/dev/null | head -n1 | awk '{print $2}'), wrk $(wrk --version 2>&1 | head -n1 | awk '{print $2}'), haproxy $(haproxy -v 2>/dev/null | head -n1 | awk '{print $3}'), socat $(socat -V 2>/dev/null | grep -m1 'socat version' | awk '{print $3}'), systemd $(systemctl --version 2>/dev/null | head -n1 | awk '{print $2}')"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers on this machine. Installs Debian's
 # docker.io (with busybox-static, which the test images are made from, and
-# docker-compose, which runs the compose example) when missing, starts dockerd
-# when no engine answers, and waits for it.
+# docker-compose, which runs the compose example) when missing, and the
+# PostgreSQL and Redis packages the tests run in containers
+# (server-packages.sh), starts dockerd when no engine answers, and waits for it.
 # Safe to run again: it does nothing when the engine already answers.
 set -euo pipefail
 
@@ -19,6 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
 fi
+# The real servers some tests and the bench run (PostgreSQL, Redis): installed, never started as services.
+bash "$(dirname "$0")/server-packages.sh"
 
 if docker info >/dev/null 2>&1; then
   log "Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null) answers"

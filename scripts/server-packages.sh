@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Makes sure the real servers some tests and the bench put behind proxytainer
+# are on this machine: Debian's PostgreSQL (server, psql, pgbench) and Redis
+# (redis-server, redis-cli, redis-benchmark). They run inside containers from
+# the host's own binaries (scripts/build-server-image.sh), so the packages are
+# only installed: their system services are never started, and a cluster the
+# postgresql package creates stays stopped.
+# Does nothing when everything is there; a failed install is reported, not fatal.
+set -euo pipefail
+
+log() { printf 'server-packages: %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+# postgresql-common's wrappers in /usr/bin are not enough: the tests run the versioned binaries.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+command -v psql >/dev/null 2>&1 && command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+log "installing ${missing[*]}"
+as_root apt-get update -qq || log "apt-get update failed; trying the install with the lists there are"
+# policy-rc.d (exit 101: "action forbidden") keeps the maintainer scripts from starting postgresql and redis-server.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+  as_root chmod +x "$policy"
+  added_policy=1
+fi
+status=0
+DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+[ "$added_policy" = 1 ] && as_root rm -f "$policy"
+# Not fatal for the rest of the set-up: the tests that need these say what is missing and how to get it.
+[ "$status" = 0 ] || { log "apt-get install failed ($status); tests with real servers will fail until it works"; exit 0; }
+log "installed $(dpkg-query -W -f '${Package} ${Version}, ' "${missing[@]}" 2>/dev/null | sed 's/, $//')"
