@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { parseHostPort, parsePort, type HostPort } from '../core/address.js';
+import { parseBindAddress, parseHostPort, parsePort, type HostPort } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import { describeError } from '../core/errors.js';
 
@@ -17,6 +17,7 @@ function forCommander<T>(parse: (text: string) => T): (text: string) => T {
 export const portOption = forCommander(parsePort);
 export const hostPortOption = forCommander<HostPort>(parseHostPort);
 export const durationOption = forCommander(parseDuration);
+export const bindOption = forCommander(parseBindAddress);
 
 export const positiveDurationOption = forCommander((text) => {
   const ms = parseDuration(text);

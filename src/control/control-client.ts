@@ -3,8 +3,22 @@ import { errorCode, UserError } from '../core/errors.js';
 import type { SleepResult, WakeProgress, WakeResult } from './control-api.js';
 import type { StatusDocument } from './status-document.js';
 
-/** A proxy's control socket did not answer (no proxy there, or a stale file). */
-export class ControlUnavailableError extends Error {}
+/**
+ * A proxy's control socket could not be used: `gone` (no such file), `stale`
+ * (a file nobody answers on: its proxy was killed), `denied` (another user's).
+ */
+export class ControlUnavailableError extends Error {
+  constructor(
+    readonly reason: 'gone' | 'stale' | 'denied',
+    message: string,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ControlUnavailableError';
+  }
+}
+
+const UNAVAILABLE: Readonly<Record<string, ControlUnavailableError['reason']>> = { ENOENT: 'gone', ECONNREFUSED: 'stale', ENOTSOCK: 'stale', EACCES: 'denied', EPERM: 'denied' };
 
 interface Reply {
   readonly status: number;
@@ -18,10 +32,9 @@ function call(socketPath: string, method: string, path: string, signal?: AbortSi
       resolve({ status: response.statusCode ?? 0, lines: splitLines(response) });
     });
     req.once('error', (error) => {
-      const code = errorCode(error);
-      if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ENOTSOCK') {
-        reject(new ControlUnavailableError(`no proxy answers on ${socketPath} (${code})`, { cause: error }));
-      } else reject(error);
+      const reason = UNAVAILABLE[errorCode(error) ?? ''];
+      if (reason === undefined) reject(error);
+      else reject(new ControlUnavailableError(reason, `cannot use the control socket ${socketPath}: ${reason === 'denied' ? 'permission denied' : 'no proxy answers there'}`, { cause: error }));
     });
     req.end();
   });

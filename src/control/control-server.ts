@@ -87,7 +87,7 @@ export class ControlServer {
     } catch (cause) {
       throw cannot(cause);
     }
-    for (const other of socketsIn(dir).filter((p) => p !== path)) {
+    for (const other of socketsIn(dir).sockets.filter((p) => p !== path)) {
       if (!(await answers(other))) rmSync(other, { force: true }); // left behind by a proxy that was killed
     }
     if (await answers(path)) {

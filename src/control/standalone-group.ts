@@ -22,14 +22,18 @@ export interface StandaloneOptions {
  * a standalone wake waits for health and fails the same ways. Members are left
  * as the command put them.
  */
-async function withStandaloneGroup<T>(
+async function withStandaloneGroup<T extends { readonly ok: boolean }>(
   backend: Backend,
   name: string,
   options: StandaloneOptions & { readonly startTimeoutMs: number },
   body: (group: Group) => Promise<T>,
-): Promise<T> {
-  const plan = planDiscovery(await backend.list(new AbortController().signal));
-  const health = plan.groups.get(name)?.health ?? true;
+): Promise<T | { readonly ok: false; readonly reason: string }> {
+  const planned = planDiscovery(await backend.list(new AbortController().signal)).groups.get(name);
+  if (planned === undefined) {
+    await backend.close();
+    return { ok: false, reason: `no group named ${name}: no ${backend.describeGroup(name)} exist, and no proxy manages it; status lists the groups` };
+  }
+  const health = planned.health ?? true;
   const settings: GroupSettings = { idleMs: ONE_DAY_MS, health, startTimeoutMs: options.startTimeoutMs, stopTimeoutSeconds: undefined, connectionsKeepAwake: false };
   const group = new Group(name, settings, { runtime: backend, clock: options.clock, logger: options.logger });
   backend.follow();
@@ -56,6 +60,7 @@ export function wakeWithBackend(
       await group.hold('wake requested (proxytainer wake, no proxy running)').promise;
       return { ok: true, state: group.state };
     } catch (error) {
+      await group.settled(); // a failed wake stops what it started before the command returns
       return { ok: false, reason: describeError(error) };
     } finally {
       off();

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Calls `action` once when `signal` aborts (at once if it already has);
  * returns a function that stops listening. The one place abort listeners are
@@ -35,4 +37,23 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
       },
     );
   });
+}
+
+/**
+ * Runs `body` with a signal that aborts when `parent` does and may carry any
+ * number of listeners: for one call fanned out over many requests at once
+ * (every member inspected together), which would otherwise trip Node's
+ * listener-leak warning on the caller's signal.
+ */
+export async function withFanOut<T>(parent: AbortSignal, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  setMaxListeners(Infinity, controller.signal);
+  const release = whenAborted(parent, (reason) => {
+    controller.abort(reason);
+  });
+  try {
+    return await body(controller.signal);
+  } finally {
+    release();
+  }
 }

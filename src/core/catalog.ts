@@ -12,6 +12,8 @@ export interface CatalogEntry {
   /** Creation time in seconds; earlier members win conflicts. */
   readonly created: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** It shares the host's network, so it is reached at 127.0.0.1 on its own ports. */
+  readonly hostNetwork: boolean;
 }
 
 export interface Catalog {

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { formatHostPort, type HostPort } from './address.js';
+import { formatHostPort, type HostPort, reachesListener } from './address.js';
 import type { Clock } from './clock.js';
 import { describeError, errorCode, UserError } from './errors.js';
 import type { Group } from './group.js';
@@ -307,7 +307,7 @@ export class Listener {
       await abortable(this.pilot, signal);
     }
     const target = await this.resolveUpstream(signal);
-    if (this.isSelf(target)) {
+    if (reachesListener(target, { port: this.port, bind: this.spec.bind })) {
       throw new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`);
     }
     if (this.upstreamProven) return { ...(await this.connect(target, options)), target };
@@ -333,14 +333,6 @@ export class Listener {
     } finally {
       release();
     }
-  }
-
-  /** A loopback upstream on our own port would connect back to us, forever. */
-  private isSelf(target: HostPort): boolean {
-    if (target.port !== this.port) return false;
-    const loopback = ['127.0.0.1', '::1', 'localhost', '::ffff:127.0.0.1'];
-    const bind = this.spec.bind;
-    return bind === undefined || bind === '0.0.0.0' || bind === '::' ? loopback.includes(target.host) : target.host === bind;
   }
 
   private refuse(client: Socket): void {

@@ -1,4 +1,4 @@
-import { formatHostPort, type HostPort } from '../core/address.js';
+import { formatHostPort, type HostPort, reachesListener } from '../core/address.js';
 import { formatDuration } from '../core/duration.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { LABEL } from '../core/labels.js';
@@ -60,11 +60,34 @@ class FirstWins<T> {
 }
 
 /**
+ * An upstream that is the port's own listener would connect back into the
+ * proxy, forever; a member on the host network without an upstream would be
+ * reached at 127.0.0.1 on that same port, which the proxy holds, so the
+ * member cannot even listen there. Both are refused when the labels are read.
+ */
+function loopProblem(container: CatalogEntry, port: number, upstream: HostPort | null, bind: string | undefined): { label: string; message: string } | null {
+  const listener = { port, bind };
+  if (upstream !== null && reachesListener(upstream, listener)) {
+    return {
+      label: LABEL.upstream,
+      message: `${formatHostPort(upstream)} is port ${port}'s own listener, so connections would loop back into the proxy; point it at where the member listens; port ${port} is not served`,
+    };
+  }
+  if (upstream === null && container.hostNetwork && reachesListener({ host: '127.0.0.1', port }, listener)) {
+    return {
+      label: LABEL.port,
+      message: `${container.name} is on the host network, where the proxy itself listens on port ${port}; run the member on another port and name it with ${LABEL.upstream}=127.0.0.1:<its port>; port ${port} is not served`,
+    };
+  }
+  return null;
+}
+
+/**
  * Builds the plan from every labelled container. Conflicts resolve
  * predictably: containers are taken oldest first (then by name), and the
  * first to claim a port or set a group setting wins; the rest are reported.
  */
-export function planDiscovery(containers: readonly CatalogEntry[]): DiscoveryPlan {
+export function planDiscovery(containers: readonly CatalogEntry[], options: { readonly bind?: string | undefined } = {}): DiscoveryPlan {
   const ordered = [...containers].sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
   const problems: LabelProblem[] = [];
   const groups = new Map<string, { name: string; members: string[]; idle: FirstWins<number>; health: FirstWins<boolean> }>();
@@ -85,6 +108,11 @@ export function planDiscovery(containers: readonly CatalogEntry[]): DiscoveryPla
     group.health.offer(declaration.health, container.name, name, problems);
 
     for (const { port, upstream } of declaration.ports) {
+      const loop = loopProblem(container, port, upstream, options.bind);
+      if (loop !== null) {
+        problems.push({ container: container.name, group: name, ...loop });
+        continue;
+      }
       const claimed = listeners.get(port);
       if (claimed === undefined) {
         listeners.set(port, { port, group: name, upstream, declaredBy: container });

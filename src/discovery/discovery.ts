@@ -79,7 +79,7 @@ export class Discovery {
     const { catalog, logger } = this.options;
     let plan: DiscoveryPlan;
     try {
-      plan = planDiscovery(await catalog.list(this.lifetime.signal));
+      plan = planDiscovery(await catalog.list(this.lifetime.signal), { bind: this.options.bind });
     } catch (error) {
       if (!this.stopped) logger.warn(`cannot list labelled containers (${describeError(error)}); keeping the current listeners`);
       return;
@@ -98,9 +98,19 @@ export class Discovery {
     return { ...defaults, idleMs: group.idleMs ?? defaults.idleMs, health: group.health ?? defaults.health };
   }
 
+  /**
+   * The groups this proxy manages: those with a port to listen on. A group
+   * without one is someone else's (a static-mode proxy, say); waking or
+   * idle-stopping it from here would fight that proxy.
+   */
+  private managed(plan: DiscoveryPlan): PlannedGroup[] {
+    const listening = new Set([...plan.listeners.values()].map((listener) => listener.group));
+    return [...plan.groups.values()].filter((group) => listening.has(group.name));
+  }
+
   private applyGroups(plan: DiscoveryPlan): void {
     const { proxy, logger } = this.options;
-    for (const planned of plan.groups.values()) {
+    for (const planned of this.managed(plan)) {
       const settings = this.settingsFor(planned);
       const existing = proxy.findGroup(planned.name);
       if (existing === undefined) {
@@ -147,9 +157,10 @@ export class Discovery {
 
   private async removeGroups(plan: DiscoveryPlan): Promise<void> {
     const { proxy, logger } = this.options;
+    const managed = new Set(this.managed(plan).map((group) => group.name));
     for (const group of proxy.allGroups()) {
-      if (plan.groups.has(group.name)) continue;
-      logger.info(`group ${group.name} has no members any more`);
+      if (managed.has(group.name)) continue;
+      logger.info(plan.groups.has(group.name) ? `group ${group.name} declares no port any more; it is left alone` : `group ${group.name} has no members any more`);
       await proxy.removeGroup(group.name);
     }
   }

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { withFanOut } from '../core/abortable.js';
 import type { Backend } from '../core/backend.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import type { Clock } from '../core/clock.js';
@@ -137,15 +138,17 @@ export class DockerBackend implements Backend {
     const { docker } = this.options;
     return this.call(async () => {
       const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.group}=${group}`] }, abortSignal: signal });
-      const inspected = await Promise.all(
-        list.map(async (summary) => {
-          try {
-            return await docker.getContainer(summary.Id).inspect({ abortSignal: signal });
+      const inspected = await withFanOut(signal, (each) =>
+        Promise.all(
+          list.map(async (summary) => {
+            try {
+              return await docker.getContainer(summary.Id).inspect({ abortSignal: each });
           } catch (error) {
-            if (dockerStatus(error) === 404) return null; // removed since the listing
-            throw error;
-          }
-        }),
+              if (dockerStatus(error) === 404) return null; // removed since the listing
+              throw error;
+            }
+          }),
+        ),
       );
       return inspected.filter((info) => info !== null).map(toMember);
     });
@@ -179,7 +182,13 @@ export class DockerBackend implements Backend {
   async list(signal: AbortSignal): Promise<CatalogEntry[]> {
     return this.call(async () => {
       const list = await this.options.docker.listContainers({ all: true, filters: { label: [this.label] }, abortSignal: signal });
-      return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), created: c.Created, labels: c.Labels }));
+      return list.map((c) => ({
+        id: c.Id,
+        name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''),
+        created: c.Created,
+        labels: c.Labels,
+        hostNetwork: c.HostConfig.NetworkMode === 'host',
+      }));
     });
   }
 

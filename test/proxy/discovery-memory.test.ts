@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { statusFromBackend } from '../../src/control/backend-status.js';
 import { ProxyControl } from '../../src/control/proxy-control.js';
-import { systemClock } from '../../src/core/clock.js';
+import { type Clock, systemClock } from '../../src/core/clock.js';
 import type { GroupSettings } from '../../src/core/group.js';
 import { Proxy } from '../../src/core/proxy.js';
 import { Discovery } from '../../src/discovery/discovery.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 import { echoThrough, freePort, payload, sha256 } from '../support/net.js';
@@ -18,9 +19,9 @@ afterEach(async () => {
 });
 
 /** Discovery mode over the in-memory backend: the same core and discovery code the Docker backend drives. */
-async function discoveryOn(backend: FakeRuntime, defaults: Partial<GroupSettings> = {}) {
+async function discoveryOn(backend: FakeRuntime, defaults: Partial<GroupSettings> = {}, clock: Clock = systemClock) {
   const logger = new MemoryLogger();
-  const proxy = new Proxy({ runtime: backend, clock: systemClock, logger, maxHeld: 100 });
+  const proxy = new Proxy({ runtime: backend, clock, logger, maxHeld: 100 });
   const discovery = new Discovery({ catalog: backend, proxy, logger, defaults: { ...DEFAULTS, ...defaults }, bind: '127.0.0.1', graceMs: 0 });
   backend.follow();
   await discovery.start();
@@ -74,5 +75,19 @@ describe('discovery mode on an in-memory backend (a second backend behind the sa
     const fromBackend = await statusFromBackend(backend, new AbortController().signal);
     assert.deepEqual(fromBackend.groups.map((g) => [g.name, g.proxy, g.members.total]), [['db', null, 1]]);
     assert.match(fromBackend.problems[0]?.message ?? '', /"nope" is not a port/);
+  });
+
+  it('a group that declares no port is not this proxy\'s: it is neither woken nor put to sleep from here', async () => {
+    const backend = new FakeRuntime();
+    const clock = new FakeClock();
+    const port = await freePort();
+    backend.add('mine', 'web', { phase: 'running', labels: { 'proxytainer.port': String(port) } });
+    backend.add('theirs', 'svc', { phase: 'running' }); // served by a static-mode proxy elsewhere
+    const { proxy, listening } = await discoveryOn(backend, { idleMs: 1_000 }, clock);
+    await eventually(() => listening(port), 5_000, `a listener on port ${port}`);
+    assert.deepEqual(proxy.allGroups().map((g) => g.name), ['mine']);
+    await clock.advance(5_000);
+    assert.equal(backend.count('stop web'), 1, 'its own group idles out');
+    assert.equal(backend.count('stop svc'), 0, 'the other proxy\'s group is left alone');
   });
 });

@@ -118,18 +118,18 @@ export class FakeRuntime implements Backend {
     return `fake members of ${group}`;
   }
 
-  members(group: string): Promise<Member[]> {
+  async members(group: string): Promise<Member[]> {
     this.calls.push(`members ${group}`);
-    if (this.listError !== null) return Promise.reject(this.listError);
-    return Promise.resolve(
-      this.all
-        .filter((m) => m.groups.includes(group))
-        .map((m) => ({ id: m.id, name: m.name, phase: m.phase, health: m.health, state: m.phase, detail: detailOf(m) })),
-    );
+    await new Promise(setImmediate); // an answer takes I/O, as Docker's does: others may act meanwhile
+    if (this.listError !== null) throw this.listError;
+    return this.all
+      .filter((m) => m.groups.includes(group))
+      .map((m) => ({ id: m.id, name: m.name, phase: m.phase, health: m.health, state: m.phase, detail: detailOf(m) }));
   }
 
   async wake(member: Member, signal: AbortSignal): Promise<void> {
     this.calls.push(`start ${member.name}`);
+    signal.throwIfAborted(); // like a real request made with an aborted signal
     if (this.startGate !== null) await abortable(this.startGate, signal);
     const fake = this.findById(member.id);
     if (fake.startError !== null) throw fake.startError;
@@ -142,6 +142,7 @@ export class FakeRuntime implements Backend {
 
   async sleep(member: Member, options: { readonly mode: SleepMode }, signal: AbortSignal): Promise<void> {
     this.calls.push(`${options.mode} ${member.name}`);
+    signal.throwIfAborted();
     if (this.stopGate !== null) await abortable(this.stopGate, signal);
     const fake = this.findById(member.id);
     if (options.mode === 'pause') {
@@ -163,7 +164,7 @@ export class FakeRuntime implements Backend {
   list(): Promise<CatalogEntry[]> {
     this.calls.push('list');
     if (this.listError !== null) return Promise.reject(this.listError);
-    return Promise.resolve(this.all.map((m) => ({ id: m.id, name: m.name, created: m.created, labels: m.labels })));
+    return Promise.resolve(this.all.map((m) => ({ id: m.id, name: m.name, created: m.created, labels: m.labels, hostNetwork: false })));
   }
 
   address(name: string): Promise<string> {

@@ -5,8 +5,8 @@ import type { CatalogEntry } from '../../src/core/catalog.js';
 import { readMemberLabels } from '../../src/discovery/labels.js';
 
 let created = 0;
-function container(name: string, labels: Record<string, string>, at?: number): CatalogEntry {
-  return { id: `${name}-id`, name, created: at ?? ++created, labels };
+function container(name: string, labels: Record<string, string>, at?: number, hostNetwork = false): CatalogEntry {
+  return { id: `${name}-id`, name, created: at ?? ++created, labels, hostNetwork };
 }
 
 describe('reading member labels', () => {
@@ -129,5 +129,29 @@ describe('planning discovery', () => {
     assert.equal(plan.listeners.get(81)?.group, 'fine');
     assert.ok(plan.groups.has('broken'));
     assert.equal(plan.problems.length, 1);
+  });
+
+  it('refuses an upstream that is the listener itself when the labels are read, naming the fix', () => {
+    const plan = planDiscovery([
+      container('loop', { 'proxytainer.group': 'a', 'proxytainer.port': '8080,8081', 'proxytainer.upstream': '127.0.0.1:8080,localhost:9000' }),
+      container('own', { 'proxytainer.group': 'b', 'proxytainer.port': '8082,8083', 'proxytainer.upstream': ',[::1]:8083' }),
+    ]);
+    assert.deepEqual([...plan.listeners.keys()], [8081, 8082], 'the looping ports are not served, the others are');
+    assert.deepEqual(
+      plan.problems.map((p) => [p.container, p.label, p.group]),
+      [
+        ['loop', 'proxytainer.upstream', 'a'],
+        ['own', 'proxytainer.upstream', 'b'],
+      ],
+    );
+    assert.match(plan.problems[0]?.message ?? '', /127\.0\.0\.1:8080 is port 8080's own listener, so connections would loop back into the proxy/);
+  });
+
+  it('refuses a host-network member without an upstream: the proxy holds its port, so the member could not listen on it', () => {
+    const plan = planDiscovery([container('web', { 'proxytainer.group': 'web', 'proxytainer.port': '8080' }, undefined, true)]);
+    assert.equal(plan.listeners.size, 0);
+    assert.match(plan.problems[0]?.message ?? '', /web is on the host network, where the proxy itself listens on port 8080; run the member on another port and name it with proxytainer\.upstream=127\.0\.0\.1:<its port>/);
+    const bound = planDiscovery([container('web', { 'proxytainer.group': 'web', 'proxytainer.port': '8080' }, undefined, true)], { bind: '10.0.0.5' });
+    assert.equal(bound.listeners.size, 1, 'a proxy bound to another address leaves 127.0.0.1:8080 to the member');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatHostPort, parseHostPort, parsePort } from '../../src/core/address.js';
+import { formatHostPort, parseBindAddress, parseHostPort, parsePort, reachesListener } from '../../src/core/address.js';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
 
 describe('parseDuration', () => {
@@ -56,8 +56,35 @@ describe('parseHostPort', () => {
     assert.throws(() => parseHostPort('[nothost]:80'), /not an IPv6 address/);
     assert.throws(() => parseHostPort('bad host:80'), /not a host name/);
   });
+  it('gives hints that are right: brackets only for real IPv6, a port for a bracketed address without one', () => {
+    assert.throws(() => parseHostPort('[::1]'), /^Error: "\[::1\]" has no port; write it like \[::1\]:80$/);
+    assert.throws(() => parseHostPort('::1'), /^Error: "::1" is an IPv6 address without a port; write it like \[::1\]:80$/);
+    assert.throws(() => parseHostPort('127.0.0.1:1:1'), /^Error: "127\.0\.0\.1:1:1" is not host:port; write it like localhost:5000/);
+    assert.throws(() => parseHostPort('fe80::1:443'), /put the address in brackets: \[fe80::1\]:443/);
+  });
+  it('takes a port as digits only: no spaces, signs or units', () => {
+    for (const bad of [' 19050', '19050 ', '+80', '80.0', '0x50']) assert.throws(() => parsePort(bad), /is not a port/, JSON.stringify(bad));
+  });
   it('formats IPv6 with brackets', () => {
     assert.equal(formatHostPort({ host: '::1', port: 80 }), '[::1]:80');
     assert.equal(formatHostPort({ host: 'db', port: 5432 }), 'db:5432');
+  });
+});
+
+describe('parseBindAddress', () => {
+  it('takes IP literals, and refuses what is not one before anything else happens', () => {
+    for (const good of ['127.0.0.1', '0.0.0.0', '::', '::1']) assert.equal(parseBindAddress(good), good);
+    for (const bad of ['999.1.1.1', 'localhost', '', '1.2.3']) assert.throws(() => parseBindAddress(bad), /is not an IP address of this machine; write it like 127\.0\.0\.1/);
+  });
+});
+
+describe('reachesListener', () => {
+  it('is true for loopback on the same port when the listener takes every interface, and for its own address when bound', () => {
+    assert.equal(reachesListener({ host: '127.0.0.1', port: 80 }, { port: 80, bind: undefined }), true);
+    assert.equal(reachesListener({ host: 'localhost', port: 80 }, { port: 80, bind: '::' }), true);
+    assert.equal(reachesListener({ host: '127.0.0.1', port: 81 }, { port: 80, bind: undefined }), false);
+    assert.equal(reachesListener({ host: '127.0.0.1', port: 80 }, { port: 80, bind: '10.0.0.5' }), false);
+    assert.equal(reachesListener({ host: '10.0.0.5', port: 80 }, { port: 80, bind: '10.0.0.5' }), true);
+    assert.equal(reachesListener({ host: 'db', port: 80 }, { port: 80, bind: undefined }), false);
   });
 });

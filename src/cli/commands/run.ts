@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import type { HostPort } from '../../core/address.js';
+import { formatHostPort, type HostPort, reachesListener } from '../../core/address.js';
 import { formatDuration } from '../../core/duration.js';
 import { describeError, UsageError } from '../../core/errors.js';
 import type { GroupSettings } from '../../core/group.js';
@@ -14,8 +14,10 @@ import { Discovery } from '../../discovery/discovery.js';
 import type { CliContext } from '../cli-context.js';
 import { createConsoleLogger, logLevelFromEnv } from '../console-logger.js';
 import { packageInfo } from '../package-info.js';
+import { describeShared, managersOf, runningProxies } from '../proxies.js';
+import type { Logger } from '../../core/logger.js';
 import { controlSocketOption } from './control-socket-option.js';
-import { countOption, durationOption, groupNameOption, hostPortOption, portOption, positiveDurationOption } from '../option-parsers.js';
+import { bindOption, countOption, durationOption, groupNameOption, hostPortOption, portOption, positiveDurationOption } from '../option-parsers.js';
 
 export interface RunOptions {
   readonly port?: number;
@@ -50,7 +52,7 @@ export function registerRun(program: Command, context: CliContext): void {
     .option('--no-health', 'forward once members run; do not wait for Docker healthchecks')
     .addOption(new Option('--start-timeout <duration>', 'give up on a wake that is not ready after this long').argParser(positiveDurationOption).default(60_000, '60s'))
     .addOption(new Option('--stop-timeout <duration>', "how long Docker lets members stop before killing them (default: each container's own, usually 10s)").argParser(durationOption))
-    .option('--bind <address>', 'address to listen on (default: every interface, IPv4 and IPv6)')
+    .option('--bind <address>', 'address to listen on (default: every interface, IPv4 and IPv6)', bindOption)
     .option('--connections-keep-awake', 'open connections keep the group awake even when no bytes move')
     .addOption(new Option('--max-held <count>', 'most connections held at once while groups wake; more are refused').argParser(countOption).default(DEFAULT_MAX_HELD))
     .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long open connections may finish').argParser(durationOption).default(5_000, '5s'))
@@ -70,6 +72,19 @@ function groupSettings(options: RunOptions): GroupSettings {
   };
 }
 
+/**
+ * Two proxies managing one group fight over it (each idle-stops it on its
+ * own clock): say so at start-up, from what the other proxies report.
+ */
+async function warnAboutOtherManagers(groups: readonly string[], ownSocket: string, env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
+  const { proxies } = await runningProxies(undefined, env);
+  const managers = managersOf(proxies.filter((other) => other.socket !== ownSocket));
+  for (const group of groups) {
+    const others = managers.get(group) ?? [];
+    if (others.length > 0) logger.warn(describeShared(group, [process.pid, ...others]));
+  }
+}
+
 /** Static mode (one group, one listener) or discovery mode (listeners from labels), until SIGTERM/SIGINT. */
 export async function run(options: RunOptions, context: CliContext): Promise<number> {
   const { port, host, group: groupName } = options;
@@ -79,6 +94,9 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   const staticMode = port !== undefined && host !== undefined;
   if (staticMode && groupName === undefined) {
     throw new UsageError('--group is required with --port and --host (members carry the label proxytainer.group=<name>)');
+  }
+  if (staticMode && reachesListener(host, { port, bind: options.bind })) {
+    throw new UsageError(`--host ${formatHostPort(host)} is this proxy's own --port ${port}: connections would loop back into it; give the member another port, or --bind the proxy to another address`);
   }
 
   const logger = createConsoleLogger({ level: logLevelFromEnv(context.env), write: context.terminal.err, style: context.terminal.errStyle });
@@ -119,6 +137,7 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
       if (explicit) throw error;
       logger.warn(`${describeError(error)}; status, wake and sleep will not reach this proxy`);
     }
+    await warnAboutOtherManagers(proxy.allGroups().map((group) => group.name), controlPath, context.env, logger);
     const why = await shutdown;
     logger.info(`${why}: shutting down (open connections get ${formatDuration(options.shutdownGrace)} to finish; containers are left as they are)`);
   } finally {

@@ -4,7 +4,9 @@ import { requestSleep } from '../../control/control-client.js';
 import { sleepWithBackend } from '../../control/standalone-group.js';
 import type { CliContext } from '../cli-context.js';
 import { clientLogger } from '../client-logger.js';
-import { proxyManaging, runningProxies } from '../proxies.js';
+import { findManagingProxy } from '../proxies.js';
+import { warner } from '../warn.js';
+import { groupNameOption } from '../option-parsers.js';
 import { controlSocketOption } from './control-socket-option.js';
 
 export function registerSleep(program: Command, context: CliContext): void {
@@ -12,7 +14,7 @@ export function registerSleep(program: Command, context: CliContext): void {
     .command('sleep')
     .summary('put a group to sleep now')
     .description('Stop a group now, through the running proxy that manages it (held connections are closed and open ones cut, as in an idle stop), or straight through Docker when none does.')
-    .argument('<group>', 'the group to put to sleep')
+    .argument('<group>', 'the group to put to sleep', groupNameOption)
     .addOption(controlSocketOption())
     .action(async (group: string, options: { controlSocket?: string }) => {
       context.exitCode = await sleep(group, options, context);
@@ -20,9 +22,8 @@ export function registerSleep(program: Command, context: CliContext): void {
 }
 
 async function sleep(group: string, options: { controlSocket?: string }, context: CliContext): Promise<number> {
+  const proxy = await findManagingProxy(group, options.controlSocket, context.env, warner(context));
   return context.terminal.withProgress(`Stopping ${group}`, async (progress) => {
-    const { proxies } = await runningProxies(options.controlSocket, context.env);
-    const proxy = proxyManaging(group, proxies);
     let result: SleepResult;
     if (proxy !== undefined) {
       result = await requestSleep(proxy.socket, group);

@@ -4,8 +4,9 @@ import type { GroupStatus, StatusDocument } from '../../control/status-document.
 import { describeError, UsageError, UserError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import type { CliContext } from '../cli-context.js';
-import { runningProxies } from '../proxies.js';
+import { describeShared, runningProxies, sharedGroups } from '../proxies.js';
 import { renderStatusTable } from '../status-table.js';
+import { groupNameOption } from '../option-parsers.js';
 import { controlSocketOption } from './control-socket-option.js';
 
 interface StatusOptions {
@@ -18,7 +19,7 @@ export function registerStatus(program: Command, context: CliContext): void {
     .command('status')
     .summary('show each group: state, members, listeners, connections, traffic')
     .description('Show every group (or one): its state, members running/total, listeners, open and held connections, bytes each way, last activity, time until it sleeps, and label problems. Asks every running proxy; with none running, answers from Docker alone.')
-    .argument('[group]', 'show only this group')
+    .argument('[group]', 'show only this group', groupNameOption)
     .addOption(new Option('--format <format>', 'table, or json (a stable document; see the README)').choices(['table', 'json']).default('table'))
     .addOption(controlSocketOption())
     .action(async (group: string | undefined, options: StatusOptions) => {
@@ -33,6 +34,7 @@ function mergeGroups(fromProxies: readonly GroupStatus[], fromDocker: readonly G
 
 async function status(only: string | undefined, options: StatusOptions, context: CliContext): Promise<number> {
   const { proxies, notes } = await runningProxies(options.controlSocket, context.env);
+  for (const [group, pids] of sharedGroups(proxies)) notes.push(describeShared(group, pids));
   const fromProxies = proxies.flatMap((p) => p.status.groups);
   let fromDocker: GroupStatus[] = [];
   let problems = proxies.flatMap((p) => p.status.problems);

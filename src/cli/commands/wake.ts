@@ -5,8 +5,9 @@ import { startWithBackend, wakeWithBackend } from '../../control/standalone-grou
 import { formatDuration } from '../../core/duration.js';
 import type { CliContext } from '../cli-context.js';
 import { clientLogger } from '../client-logger.js';
-import { positiveDurationOption } from '../option-parsers.js';
-import { proxyManaging, runningProxies } from '../proxies.js';
+import { groupNameOption, positiveDurationOption } from '../option-parsers.js';
+import { findManagingProxy } from '../proxies.js';
+import { warner } from '../warn.js';
 import { controlSocketOption } from './control-socket-option.js';
 
 interface WakeOptions {
@@ -20,7 +21,7 @@ export function registerWake(program: Command, context: CliContext): void {
     .command('wake')
     .summary('wake a group now and wait until it is ready')
     .description('Wake a group: through the running proxy that manages it (so its idle clock starts), or straight through Docker when none does. Waits until every member is running and healthy, showing the phase.')
-    .argument('<group>', 'the group to wake')
+    .argument('<group>', 'the group to wake', groupNameOption)
     .option('--no-wait', 'return once the wake has started')
     .addOption(new Option('--timeout <duration>', 'give up waiting after this long').argParser(positiveDurationOption).default(60_000, '60s'))
     .addOption(controlSocketOption())
@@ -45,12 +46,11 @@ function phase(group: string, progress: WakeProgress): string {
 
 async function wake(group: string, options: WakeOptions, context: CliContext): Promise<number> {
   const started = context.clock.now();
+  const proxy = await findManagingProxy(group, options.controlSocket, context.env, warner(context));
   return context.terminal.withProgress(`Waking ${group}`, async (progress) => {
     const onProgress = (step: WakeProgress): void => {
       progress.update(phase(group, step));
     };
-    const { proxies } = await runningProxies(options.controlSocket, context.env);
-    const proxy = proxyManaging(group, proxies);
     let result: WakeResult;
     let through: string;
     if (proxy !== undefined) {
