@@ -11,8 +11,12 @@ say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 say "Making sure a Docker engine runs"
 bash scripts/engine.sh
 
+say "Making sure of a Node.js 22.12 or later (Node.js 24 in .node/ where the machine's is older)"
+node=$(sh scripts/node.sh)
+echo "node: $node $("$node" --version)"
+
 say "Installing and building proxytainer"
-[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -d node_modules ] || sh scripts/node.sh npm ci --no-audit --no-fund
 npm run build --silent
 bash scripts/build-test-images.sh
 
