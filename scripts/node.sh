@@ -57,7 +57,10 @@ bring() {
   partial=$(mktemp -d "$root/.node.partial.XXXXXX")
   chmod 755 "$partial" # mktemp's 700 would keep other users (a docker plugin's) from it
   trap 'rm -rf "$partial"' EXIT
-  npm install --prefix "$partial" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund --loglevel=error "$pkg@$line" >&2
+  npm install --prefix "$partial" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund --loglevel=error "$pkg@$line" >&2 || {
+    log "npm could not install $pkg@$line (its message is above): fix that and run again, or install Node.js $line or later from https://nodejs.org"
+    exit 1
+  }
   mkdir "$partial/bin"
   ln -s "../node_modules/$pkg/bin/node" "$partial/bin/node"
   version=$("$partial/bin/node" --version 2>/dev/null) || version=
