@@ -26,6 +26,8 @@ COPY package.json package-lock.json ./
 # a compiler this image does not have; ssh2 works without them.
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+# npm's scripts run through scripts/node.sh, which here finds the image's own node.
+COPY scripts/node.sh ./scripts/
 COPY src ./src
 RUN npm run build
 

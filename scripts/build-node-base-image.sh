@@ -6,9 +6,11 @@
 #   docker build --build-arg NODE_IMAGE=proxytainer-node-base:local -t proxytainer .
 #
 # It lays out what the Dockerfile's stages use, where the official node images
-# keep it: this machine's node binary and the shared libraries it links
-# (/usr/local/bin/node), its npm (/usr/local/lib/node_modules/npm), Debian's
-# static busybox for /bin/sh and the usual commands, a user `node` (uid 1000),
+# keep it: the node binary the project runs on (scripts/node.sh: this machine's
+# when it is 22.12 or later, else the Node.js 24 in .node/) and the shared
+# libraries it links (/usr/local/bin/node), this machine's npm
+# (/usr/local/lib/node_modules/npm), Debian's static busybox for /bin/sh and
+# the usual commands, a user `node` (uid 1000),
 # and this machine's CA bundle, which npm is told to trust (so a build reaches
 # the npm registry through whatever TLS-inspecting proxy this machine trusts).
 # The root filesystem is fed to `docker import`. Rebuilds only when an input
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 image=${PROXYTAINER_NODE_BASE_IMAGE:-proxytainer-node-base:local}
 log() { printf 'node-base: %s\n' "$*" >&2; }
 
-node_bin=$(readlink -f "${NODE_BIN:-$(command -v node)}")
+node_bin=$(readlink -f "${NODE_BIN:-$(sh scripts/node.sh)}")
 if [ -n "${NPM_DIR:-}" ]; then
   npm_dir=$(readlink -f "$NPM_DIR")
 else

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the image the integration tests run, without any registry: a root
-# filesystem holding Debian's static busybox (sh, nc, wget, test) and this
-# machine's own node binary with its libraries, fed to `docker import`.
+# filesystem holding Debian's static busybox (sh, nc, wget, test) and the
+# node binary the project runs on, with its libraries, fed to `docker import`.
 # Rebuilds only when an input changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 image=${PROXYTAINER_TEST_IMAGE:-proxytainer-test:latest}
-node_bin=$(readlink -f "$(command -v node)")
+# The node the project runs on (scripts/node.sh: Node.js 24 in .node/ where the machine's is older).
+node_bin=$(readlink -f "$(sh scripts/node.sh)")
 inputs=(/bin/busybox "$node_bin" test/fixtures/server.mjs scripts/build-test-images.sh)
 hash=$(cat "${inputs[@]}" | sha256sum | cut -c1-16)
 
