@@ -13,7 +13,14 @@ describe('command line', () => {
     [['--port', '5001', '--group', 'g'], /--port needs --host/],
     [['--host', 'localhost:5000', '--group', 'g'], /--host needs --port/],
     [['--port', '5001', '--host', 'localhost', '--group', 'g'], /'--host <host:port>' argument 'localhost' is invalid\. "localhost" is not host:port/],
-    [['--port', '5001', '--host', '::1:80', '--group', 'g'], /put it in brackets: \[::1\]:80/],
+    [['--port', '5001', '--host', '::1:80', '--group', 'g'], /in brackets: \[::1\]:80/],
+    [['--port', '5001', '--host', '[::1]', '--group', 'g'], /"\[::1\]" has no port; write it like \[::1\]:80/],
+    [['--port', '5001', '--host', '127.0.0.1:1:1', '--group', 'g'], /"127\.0\.0\.1:1:1" is not host:port; write it like localhost:5000/],
+    [['--port', ' 19050', '--host', 'localhost:5000', '--group', 'g'], /" 19050" is not a port/],
+    [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--bind', '999.1.1.1'], /'--bind <address>' argument '999\.1\.1\.1' is invalid\. "999\.1\.1\.1" is not an IP address/],
+    [['--port', '5001', '--host', '127.0.0.1:5001', '--group', 'g'], /--host 127\.0\.0\.1:5001 is this proxy's own --port 5001: connections would loop back into it/],
+    [['wake', ''], /a group name cannot be empty/],
+    [['sleep', ' '], /a group name cannot be empty/],
     [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--idle', '5x'], /'--idle <duration>' argument '5x' is invalid/],
     [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--idle', '0'], /'--idle <duration>' argument '0' is invalid\. "0" must be longer than zero/],
     [['--port', '5001', '--host', 'localhost:5000'], /--group is required with --port and --host/],
@@ -26,7 +33,7 @@ describe('command line', () => {
       assert.match(stderr, message);
       const lines = stderr.trim().split('\n');
       assert.equal(lines.length, 2, `one line naming the problem, one pointing to --help:\n${stderr}`);
-      assert.match(lines[1] ?? '', /^Run 'proxytainer( run)? --help' for usage\.$/);
+      assert.match(lines[1] ?? '', /^Run 'proxytainer( run| wake| sleep)? --help' for usage\.$/);
     });
   }
 
