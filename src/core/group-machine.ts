@@ -60,6 +60,8 @@ export interface Step {
   readonly effects: readonly Effect[];
   /** Why the state changed, for the `State change (A => B)` log line. */
   readonly reason: string;
+  /** This step ends a wake that failed. */
+  readonly failed?: true;
 }
 
 export const INITIAL_STATE: MachineState = { name: 'Idle', awake: false };
@@ -74,8 +76,8 @@ function stay(state: MachineState): Step {
 function failWake(reason: string, rollback: boolean): Step {
   const message = `wake failed: ${reason}`;
   return rollback
-    ? { state: STOPPING, effects: [{ type: 'disarmStartTimer' }, { type: 'reject', reason: message }, { type: 'halt' }], reason: message }
-    : { state: IDLE, effects: [{ type: 'disarmStartTimer' }, { type: 'reject', reason: message }], reason: message };
+    ? { state: STOPPING, effects: [{ type: 'disarmStartTimer' }, { type: 'reject', reason: message }, { type: 'halt' }], reason: message, failed: true }
+    : { state: IDLE, effects: [{ type: 'disarmStartTimer' }, { type: 'reject', reason: message }], reason: message, failed: true };
 }
 
 /** Judges the members' state once the start calls have returned. */

@@ -47,6 +47,8 @@ export interface Transition {
   readonly to: GroupStateName;
   /** Why the state changed; while waiting, what the wake waits for. */
   readonly detail: string;
+  /** This step ends a wake that failed (`detail` says why). */
+  readonly failed: boolean;
 }
 
 /** A connection (or an operator) waiting for the group to run. */
@@ -253,7 +255,7 @@ export class Group {
     const waitingFor = pendingDetail(step.state);
     if (changed || waitingFor !== pendingDetail(before)) {
       const detail = changed ? step.reason : (waitingFor ?? '');
-      for (const listener of this.listeners) listener({ from: before.name, to: step.state.name, detail });
+      for (const listener of this.listeners) listener({ from: before.name, to: step.state.name, detail, failed: step.failed === true });
     }
     for (const effect of step.effects) this.run(effect);
   }
