@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import { parseBindAddress, parseHostPort, parsePort, type HostPort } from '../core/address.js';
+import { parseBytes } from '../core/bytes.js';
 import { parseDuration } from '../core/duration.js';
+import { parseSleepPlan } from '../core/sleep-plan.js';
 import { describeError } from '../core/errors.js';
 
 /** Adapts a core parser to commander, which names the option in the error it prints. */
@@ -18,6 +20,8 @@ export const portOption = forCommander(parsePort);
 export const hostPortOption = forCommander<HostPort>(parseHostPort);
 export const durationOption = forCommander(parseDuration);
 export const bindOption = forCommander(parseBindAddress);
+export const bytesOption = forCommander(parseBytes);
+export const sleepPlanOption = forCommander(parseSleepPlan);
 
 export const positiveDurationOption = forCommander((text) => {
   const ms = parseDuration(text);

@@ -3,6 +3,7 @@ import { ControlUnavailableError, fetchStatus } from '../control/control-client.
 import { controlDirs, currentUid, socketsIn } from '../control/control-paths.js';
 import type { StatusDocument } from '../control/status-document.js';
 import { describeError, errorCode } from '../core/errors.js';
+import type { Peers } from '../core/group.js';
 
 export interface RunningProxy {
   readonly socket: string;
@@ -91,4 +92,18 @@ export function sharedGroups(proxies: readonly RunningProxy[]): Map<string, numb
 /** What to say about a group several proxies manage. */
 export function describeShared(group: string, pids: readonly number[]): string {
   return `group ${group} is managed by proxies ${pids.join(' and ')}: each wakes and idle-stops it on its own clock; run one proxy per group`;
+}
+
+/** The other proxies on this machine, asked through their control sockets, for decisions about shared members. */
+export function peersOf(ownSocket: string, env: NodeJS.ProcessEnv): Peers {
+  return {
+    async isAwake(group) {
+      const { proxies } = await runningProxies(undefined, env);
+      for (const proxy of proxies.filter((p) => p.socket !== ownSocket)) {
+        const managed = proxy.status.groups.find((g) => g.name === group && g.proxy !== null);
+        if (managed !== undefined) return managed.state === 'Running' || managed.state === 'Starting';
+      }
+      return null;
+    },
+  };
 }

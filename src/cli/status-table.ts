@@ -1,19 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { GroupStatus, StatusDocument } from '../control/status-document.js';
+import { formatBytes } from '../core/bytes.js';
 import { formatDuration } from '../core/duration.js';
-
-function bytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = n;
-  let unit = 'B';
-  for (const next of units) {
-    if (value < 1000) break;
-    value /= 1000;
-    unit = next;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${unit}`;
-}
 
 function ago(iso: string | null, now: Date): string {
   if (iso === null) return '-';
@@ -57,7 +45,7 @@ export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now
       `${group.members.running}/${group.members.total}`,
       group.listeners.length === 0 ? '-' : group.listeners.map((l) => `${l.port} → ${l.upstream}`).join(', '),
       group.proxy === null ? '-' : `${group.connections.open} open, ${group.connections.held} held`,
-      group.proxy === null ? '-' : `${bytes(group.bytes.in)} / ${bytes(group.bytes.out)}`,
+      group.proxy === null ? '-' : `${formatBytes(group.bytes.in)} / ${formatBytes(group.bytes.out)}`,
       ago(group.lastActivity, now),
       group.sleepsInSeconds === null ? '-' : formatDuration(group.sleepsInSeconds * 1000),
     ];

@@ -5,7 +5,9 @@ import { failuresOf } from '../core/failures.js';
 import { Group, type GroupSettings } from '../core/group.js';
 import type { Logger } from '../core/logger.js';
 import { isUp } from '../core/runtime.js';
+import { STOP } from '../core/sleep-plan.js';
 import { planDiscovery } from '../discovery/discovery-plan.js';
+import { settingsFor } from '../discovery/discovery.js';
 import type { SleepResult, WakeProgress, WakeResult } from './control-api.js';
 
 /** Longest idle period a standalone group may have; it never idles anyway, it only lives for one command. */
@@ -33,8 +35,17 @@ async function withStandaloneGroup<T extends { readonly ok: boolean }>(
     await backend.close();
     return { ok: false, reason: `no group named ${name}: no ${backend.describeGroup(name)} exist, and no proxy manages it; status lists the groups` };
   }
-  const health = planned.health ?? true;
-  const settings: GroupSettings = { idleMs: ONE_DAY_MS, health, startTimeoutMs: options.startTimeoutMs, stopTimeoutSeconds: undefined, connectionsKeepAwake: false };
+  const defaults: GroupSettings = {
+    idleMs: ONE_DAY_MS,
+    idleThresholdBytes: 0,
+    health: true,
+    startTimeoutMs: options.startTimeoutMs,
+    stopTimeoutSeconds: undefined,
+    connectionsKeepAwake: false,
+    sleep: STOP,
+  };
+  // Its own labels decide how it sleeps and whether health counts; never idle: it lives for one command.
+  const settings: GroupSettings = { ...settingsFor(planned, defaults), idleMs: ONE_DAY_MS };
   const group = new Group(name, settings, { runtime: backend, clock: options.clock, logger: options.logger });
   backend.follow();
   group.watch();

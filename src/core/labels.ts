@@ -5,7 +5,22 @@ export const LABEL = {
   upstream: 'proxytainer.upstream',
   idle: 'proxytainer.idle',
   health: 'proxytainer.health',
+  dependsOn: 'proxytainer.depends-on',
+  sleep: 'proxytainer.sleep',
+  idleThreshold: 'proxytainer.idle-threshold',
 } as const;
+
+/** Labels compose writes on the containers it creates, which proxytainer reads too. */
+export const COMPOSE_LABEL = {
+  project: 'com.docker.compose.project',
+  service: 'com.docker.compose.service',
+  dependsOn: 'com.docker.compose.depends_on',
+} as const;
+
+/** The groups a `proxytainer.group` value names: one, or several separated by commas (a shared member). */
+export function groupsOf(value: string): string[] {
+  return [...new Set(splitList(value).filter((name) => name !== ''))];
+}
 
 /** A comma-separated label value, each part trimmed. */
 export function splitList(value: string): string[] {

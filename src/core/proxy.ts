@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { Group, type GroupSettings } from './group.js';
+import { Group, type GroupSettings, type Peers } from './group.js';
 import { HoldLimit } from './hold-limit.js';
 import { Listener, type ListenerSpec } from './listener.js';
 import type { Logger } from './logger.js';
@@ -11,6 +11,8 @@ export interface ProxyOptions {
   readonly logger: Logger;
   /** Most connections held at once, over all groups, while waiting for a wake. */
   readonly maxHeld: number;
+  /** Other proxies, asked before a shared member is put to sleep. */
+  readonly peers?: Peers | undefined;
 }
 
 /**

@@ -21,6 +21,18 @@ export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
 /** How a group goes to sleep: stop its members (memory freed), or pause them (memory kept, wakes fast). */
 export type SleepMode = 'stop' | 'pause';
 
+/** Compose's conditions for starting after a dependency. */
+export type DependencyCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
+
+/** A member this one must wait for before it starts. */
+export interface Dependency {
+  /** The id of the member depended on; null when the name finds none. */
+  readonly id: string | null;
+  /** The name as declared (a container, or a compose service), for messages. */
+  readonly name: string;
+  readonly condition: DependencyCondition;
+}
+
 /** One member of a group, as the runtime last saw it. */
 export interface Member {
   readonly id: string;
@@ -31,6 +43,15 @@ export interface Member {
   readonly state: string;
   /** What it is doing, in a phrase for messages: `web exited (exit code 3)`, `web is restarting`. */
   readonly detail: string;
+  /** How its last run ended; null while it runs, or when it never ran. */
+  readonly exitCode: number | null;
+  /**
+   * Every group that uses it: its own (a member may belong to several), and
+   * those of members that depend on it. It sleeps only when all of them do.
+   */
+  readonly groups: readonly string[];
+  /** What it waits for before it starts. */
+  readonly dependsOn: readonly Dependency[];
 }
 
 /** Up, or on its way up by itself: waking it needs no call. */
@@ -49,7 +70,10 @@ export interface Runtime {
   readonly endpoint: string;
   /** How members of `group` are recognised, for messages (`containers labelled proxytainer.group=web`). */
   describeGroup(group: string): string;
-  /** The group's members now, found afresh (never cached: recreated containers get new IDs). */
+  /**
+   * The group's members now, found afresh (never cached: recreated containers
+   * get new IDs), and every member they depend on outside the group.
+   */
   members(group: string, signal: AbortSignal): Promise<Member[]>;
   /** Brings the member up from however it sleeps. Already up is success. */
   wake(member: Member, signal: AbortSignal): Promise<void>;

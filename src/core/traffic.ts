@@ -1,3 +1,4 @@
+import type { ByteWindow } from './byte-window.js';
 import type { Clock } from './clock.js';
 
 /** The group's accounting of one client connection; every method is cheap and idempotent where it matters. */
@@ -21,13 +22,31 @@ export class Traffic {
   readonly cuts = new Set<() => void>();
   /** How to close each connection still connecting, when the wake it waited for fails. */
   readonly aborts = new Set<() => void>();
+  /** Bytes over the last idle period, when the group sleeps below a byte threshold rather than after silence. */
+  window: ByteWindow | null = null;
+  /** While set, bytes on an open connection call `hooks.transfer` (a paused group wakes for them). */
+  wakeOnTransfer = false;
 
-  /** `onEstablished` hears of every connection that reached its upstream. */
   constructor(
     private readonly clock: Clock,
-    readonly onEstablished: () => void = () => undefined,
+    private readonly hooks: { readonly established: () => void; readonly transfer: () => void } = { established: () => undefined, transfer: () => undefined },
   ) {
     this.lastActivity = clock.now();
+  }
+
+  /** Bytes moved, either way. */
+  moved(direction: 'in' | 'out', bytes: number): void {
+    if (direction === 'in') this.bytesIn += bytes;
+    else this.bytesOut += bytes;
+    this.touch();
+    this.window?.add(bytes, this.lastActivity);
+    if (this.wakeOnTransfer) this.hooks.transfer();
+  }
+
+  /** A connection reached its upstream. */
+  established(): void {
+    this.touch();
+    this.hooks.established();
   }
 
   get open(): number {
@@ -89,14 +108,11 @@ class Tracker implements ConnectionTracker {
     this.traffic.aborts.delete(this.abort);
     this.cut = cut;
     this.traffic.cuts.add(cut);
-    this.traffic.touch();
-    this.traffic.onEstablished();
+    this.traffic.established();
   }
 
   transferred(direction: 'in' | 'out', bytes: number): void {
-    if (direction === 'in') this.traffic.bytesIn += bytes;
-    else this.traffic.bytesOut += bytes;
-    this.traffic.touch();
+    this.traffic.moved(direction, bytes);
   }
 
   closed(): void {

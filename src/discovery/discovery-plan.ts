@@ -1,8 +1,10 @@
 import { formatHostPort, type HostPort, reachesListener } from '../core/address.js';
+import { formatBytes } from '../core/bytes.js';
 import { formatDuration } from '../core/duration.js';
+import { formatSleepPlan } from '../core/sleep-plan.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { LABEL } from '../core/labels.js';
-import { type LabelProblem, readMemberLabels } from './labels.js';
+import { type DeclaredSettings, type LabelProblem, readMemberLabels } from './labels.js';
 
 export interface PlannedListener {
   readonly port: number;
@@ -13,12 +15,11 @@ export interface PlannedListener {
   readonly declaredBy: CatalogEntry;
 }
 
-export interface PlannedGroup {
+/** A group the labels declare, with the settings its members agree on (the oldest wins where they do not). */
+export interface PlannedGroup extends DeclaredSettings {
   readonly name: string;
   /** Member names, oldest first. */
   readonly members: readonly string[];
-  readonly idleMs: number | undefined;
-  readonly health: boolean | undefined;
 }
 
 /** What the labels say should exist: groups, one listener per port, and every problem found. */
@@ -52,10 +53,29 @@ class FirstWins<T> {
     if (this.value === undefined) {
       this.value = value;
       this.from = container;
-    } else if (this.value !== value) {
+    } else if (this.show(this.value) !== this.show(value)) {
       const first = this.show(this.value);
       problems.push({ container, label: this.label, group, message: `${this.show(value)} disagrees with ${first} on ${this.from}, which was first; using ${first}` });
     }
+  }
+}
+
+/** Every group setting a label can set, each decided by the first member to set it. */
+class SettingsVote {
+  private readonly idle = new FirstWins(LABEL.idle, formatDuration);
+  private readonly idleThreshold = new FirstWins(LABEL.idleThreshold, formatBytes);
+  private readonly health = new FirstWins<boolean>(LABEL.health, String);
+  private readonly sleep = new FirstWins(LABEL.sleep, formatSleepPlan);
+
+  offer(declared: DeclaredSettings, container: string, group: string, problems: LabelProblem[]): void {
+    this.idle.offer(declared.idleMs, container, group, problems);
+    this.idleThreshold.offer(declared.idleThresholdBytes, container, group, problems);
+    this.health.offer(declared.health, container, group, problems);
+    this.sleep.offer(declared.sleep, container, group, problems);
+  }
+
+  result(): DeclaredSettings {
+    return { idleMs: this.idle.value, idleThresholdBytes: this.idleThreshold.value, health: this.health.value, sleep: this.sleep.value };
   }
 }
 
@@ -90,22 +110,23 @@ function loopProblem(container: CatalogEntry, port: number, upstream: HostPort |
 export function planDiscovery(containers: readonly CatalogEntry[], options: { readonly bind?: string | undefined } = {}): DiscoveryPlan {
   const ordered = [...containers].sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
   const problems: LabelProblem[] = [];
-  const groups = new Map<string, { name: string; members: string[]; idle: FirstWins<number>; health: FirstWins<boolean> }>();
+  const groups = new Map<string, { name: string; members: string[]; settings: SettingsVote }>();
   const listeners = new Map<number, PlannedListener>();
 
   for (const container of ordered) {
     const { declaration, problems: found } = readMemberLabels(container);
     problems.push(...found);
     if (declaration === null) continue;
-    const { group: name } = declaration;
-    let group = groups.get(name);
-    if (group === undefined) {
-      group = { name, members: [], idle: new FirstWins(LABEL.idle, formatDuration), health: new FirstWins<boolean>(LABEL.health, String) };
-      groups.set(name, group);
+    for (const name of declaration.groups) {
+      let group = groups.get(name);
+      if (group === undefined) {
+        group = { name, members: [], settings: new SettingsVote() };
+        groups.set(name, group);
+      }
+      group.members.push(container.name);
+      group.settings.offer(declaration, container.name, name, problems);
     }
-    group.members.push(container.name);
-    group.idle.offer(declaration.idleMs, container.name, name, problems);
-    group.health.offer(declaration.health, container.name, name, problems);
+    const [name = ''] = declaration.groups; // ports are declared only by members of one group
 
     for (const { port, upstream } of declaration.ports) {
       const loop = loopProblem(container, port, upstream, options.bind);
@@ -134,7 +155,7 @@ export function planDiscovery(containers: readonly CatalogEntry[], options: { re
 
   const planned = new Map<string, PlannedGroup>();
   for (const group of groups.values()) {
-    planned.set(group.name, { name: group.name, members: group.members, idleMs: group.idle.value, health: group.health.value });
+    planned.set(group.name, { name: group.name, members: group.members, ...group.settings.result() });
   }
   return { groups: planned, listeners, problems };
 }

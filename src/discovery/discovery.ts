@@ -24,6 +24,17 @@ function problemKey(problem: LabelProblem): string {
   return `${problem.container}\u0000${problem.label}\u0000${problem.message}`;
 }
 
+/** A group's settings: what its labels set, else the defaults (the command line's). */
+export function settingsFor(group: PlannedGroup, defaults: GroupSettings): GroupSettings {
+  return {
+    ...defaults,
+    idleMs: group.idleMs ?? defaults.idleMs,
+    idleThresholdBytes: group.idleThresholdBytes ?? defaults.idleThresholdBytes,
+    health: group.health ?? defaults.health,
+    sleep: group.sleep ?? defaults.sleep,
+  };
+}
+
 /**
  * Discovery mode: keeps the proxy's groups and listeners equal to what the
  * containers' labels declare. Every change is a reconcile from a fresh
@@ -94,8 +105,7 @@ export class Discovery {
   }
 
   private settingsFor(group: PlannedGroup): GroupSettings {
-    const { defaults } = this.options;
-    return { ...defaults, idleMs: group.idleMs ?? defaults.idleMs, health: group.health ?? defaults.health };
+    return settingsFor(group, this.options.defaults);
   }
 
   /**

@@ -2,7 +2,11 @@ import { type HostPort, parseHostPort, parsePort } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { describeError } from '../core/errors.js';
-import { LABEL, splitList } from '../core/labels.js';
+import { parseBytes } from '../core/bytes.js';
+import { parseDependsOn } from '../core/dependencies.js';
+import type { SleepPlan } from '../core/group.js';
+import { groupsOf, LABEL, splitList } from '../core/labels.js';
+import { parseSleepPlan } from '../core/sleep-plan.js';
 
 /** A label value that could not be used; reported in the log and in `status`, never fatal. */
 export interface LabelProblem {
@@ -19,13 +23,20 @@ export interface DeclaredPort {
   readonly upstream: HostPort | null;
 }
 
-/** What one container's labels declare, after dropping what could not be read. */
-export interface MemberDeclaration {
-  readonly container: CatalogEntry;
-  readonly group: string;
-  readonly ports: readonly DeclaredPort[];
+/** Group settings a member's labels may set; undefined: not set (or unreadable), so the default or another member decides. */
+export interface DeclaredSettings {
   readonly idleMs: number | undefined;
+  readonly idleThresholdBytes: number | undefined;
   readonly health: boolean | undefined;
+  readonly sleep: SleepPlan | undefined;
+}
+
+/** What one container's labels declare, after dropping what could not be read. */
+export interface MemberDeclaration extends DeclaredSettings {
+  readonly container: CatalogEntry;
+  /** The groups it belongs to: one, or several for a shared member (`proxytainer.group=a,b`). */
+  readonly groups: readonly string[];
+  readonly ports: readonly DeclaredPort[];
 }
 
 /**
@@ -37,16 +48,30 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   const problem = (label: string, message: string, group?: string): void => {
     problems.push({ container: container.name, label, message, ...(group === undefined ? {} : { group }) });
   };
-  const group = container.labels[LABEL.group]?.trim() ?? '';
-  if (group === '') {
+  const groups = groupsOf(container.labels[LABEL.group] ?? '');
+  const [group] = groups;
+  if (group === undefined) {
     problem(LABEL.group, 'the group name is empty; give the group a name, e.g. proxytainer.group=web');
     return { declaration: null, problems };
   }
+  /** Reads an optional setting label; an unreadable value is a problem, and the default applies. */
+  const setting = <T>(label: string, parse: (text: string) => T): T | undefined => {
+    const text = container.labels[label];
+    if (text === undefined) return undefined;
+    try {
+      return parse(text);
+    } catch (error) {
+      problem(label, `${describeError(error)}; the default applies`, group);
+      return undefined;
+    }
+  };
 
   const ports: DeclaredPort[] = [];
   const portText = container.labels[LABEL.port];
   const upstreamText = container.labels[LABEL.upstream];
-  if (portText !== undefined) {
+  if (portText !== undefined && groups.length > 1) {
+    problem(LABEL.port, `${container.name} belongs to several groups (${groups.join(', ')}), so a connection to its port could not say which to wake; declare ports on a member of one group`, group);
+  } else if (portText !== undefined) {
     const upstreams = upstreamText === undefined ? [] : splitList(upstreamText);
     const portParts = splitList(portText);
     if (upstreams.length > portParts.length) {
@@ -79,24 +104,20 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
     problem(LABEL.upstream, `"${upstreamText}" has no proxytainer.port to pair with; add proxytainer.port`, group);
   }
 
-  let idleMs: number | undefined;
-  const idleText = container.labels[LABEL.idle];
-  if (idleText !== undefined) {
-    try {
-      idleMs = parseDuration(idleText);
-      if (idleMs <= 0) throw new Error(`"${idleText}" must be longer than zero`);
-    } catch (error) {
-      idleMs = undefined;
-      problem(LABEL.idle, `${describeError(error)}; the default idle period applies`, group);
-    }
-  }
+  const idleMs = setting(LABEL.idle, (text) => {
+    const ms = parseDuration(text);
+    if (ms <= 0) throw new Error(`"${text}" must be longer than zero`);
+    return ms;
+  });
+  const health = setting(LABEL.health, (text) => {
+    const value = text.trim().toLowerCase();
+    if (value !== 'true' && value !== 'false') throw new Error(`"${text}" is not true or false`);
+    return value === 'true';
+  });
+  const sleep = setting(LABEL.sleep, parseSleepPlan);
+  const idleThresholdBytes = setting(LABEL.idleThreshold, parseBytes);
+  const dependsOn = container.labels[LABEL.dependsOn];
+  if (dependsOn !== undefined) for (const message of parseDependsOn(dependsOn).problems) problem(LABEL.dependsOn, `${message}; that dependency is ignored`, group);
 
-  let health: boolean | undefined;
-  const healthText = container.labels[LABEL.health]?.trim().toLowerCase();
-  if (healthText !== undefined) {
-    if (healthText === 'true' || healthText === 'false') health = healthText === 'true';
-    else problem(LABEL.health, `"${container.labels[LABEL.health] ?? ''}" is not true or false; the default applies`, group);
-  }
-
-  return { declaration: { container, group, ports, idleMs, health }, problems };
+  return { declaration: { container, groups, ports, idleMs, idleThresholdBytes, health, sleep }, problems };
 }

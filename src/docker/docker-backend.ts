@@ -5,10 +5,11 @@ import type { CatalogEntry } from '../core/catalog.js';
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
 import { BackendError } from '../core/errors.js';
-import { LABEL } from '../core/labels.js';
+import { COMPOSE_LABEL, groupsOf, LABEL } from '../core/labels.js';
 import type { Logger } from '../core/logger.js';
 import type { HealthStatus, Member, MemberPhase, RuntimeChange, SleepMode } from '../core/runtime.js';
 import { describeDockerError, dockerStatus } from './docker-error.js';
+import { type ListedContainer, resolveStack, type StackMember } from './container-stack.js';
 import { type DockerEvent, EventStream } from './event-stream.js';
 
 /** Container events that can change whether a group is up, or who its members are. */
@@ -58,7 +59,7 @@ function describeEnd(name: string, state: Docker.ContainerInspectInfo['State']):
   return `${name} ${state.Status === 'dead' ? 'is dead' : 'exited'} (exit code ${state.ExitCode})${after}`;
 }
 
-function toMember(info: Docker.ContainerInspectInfo): Member {
+function toMember(info: Docker.ContainerInspectInfo, stack: StackMember): Member {
   const name = info.Name.replace(/^\//, '');
   const state = info.State.Status;
   const running = info.State.Running;
@@ -71,7 +72,19 @@ function toMember(info: Docker.ContainerInspectInfo): Member {
     health: running ? toHealth(info.State.Health?.Status) : 'none',
     state,
     detail: ended ? describeEnd(name, info.State) : `${name} is ${state}`,
+    exitCode: ended ? info.State.ExitCode : null,
+    groups: stack.groups,
+    dependsOn: stack.dependsOn,
   };
+}
+
+function listed(summary: Docker.ContainerInfo): ListedContainer {
+  return { id: summary.Id, name: (summary.Names[0] ?? summary.Id.slice(0, 12)).replace(/^\//, ''), labels: summary.Labels };
+}
+
+/** A container name as an exact match for Docker's `name` filter, which otherwise matches substrings. */
+function exactName(name: string): string {
+  return `^/${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 }
 
 /** A Docker API call that treats the given HTTP statuses (304 already done, 404 gone) as success. */
@@ -94,17 +107,17 @@ export class DockerBackend implements Backend {
   private readonly runtimeListeners = new Set<(change: RuntimeChange) => void>();
   private readonly membershipListeners = new Set<(reason: string) => void>();
   private readonly events: EventStream;
-  private readonly label: string;
 
   constructor(private readonly options: DockerBackendOptions) {
     this.endpoint = options.endpoint;
-    this.label = options.group === undefined ? LABEL.group : `${LABEL.group}=${options.group}`;
+    // Every labelled container, also for one group: a member shared by several groups carries `a,b`, which no
+    // label filter for one value matches; the groups are told apart here.
     this.events = new EventStream({
       docker: options.docker,
       endpoint: options.endpoint,
       clock: options.clock,
       logger: options.logger,
-      filters: { type: ['container'], label: [this.label], event: [...WATCHED_ACTIONS] },
+      filters: { type: ['container'], label: [LABEL.group], event: [...WATCHED_ACTIONS] },
       onEvent: (event) => {
         this.onEvent(event);
       },
@@ -134,24 +147,37 @@ export class DockerBackend implements Backend {
     return `containers labelled ${LABEL.group}=${group}`;
   }
 
+  /** The group's members and what they depend on, however far, each inspected afresh. */
   async members(group: string, signal: AbortSignal): Promise<Member[]> {
     const { docker } = this.options;
     return this.call(async () => {
-      const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.group}=${group}`] }, abortSignal: signal });
+      const labelled = (await docker.listContainers({ all: true, filters: { label: [LABEL.group] }, abortSignal: signal })).map(listed);
+      const stack = await resolveStack(group, labelled, (name, from) => this.lookup(name, from, signal));
       const inspected = await withFanOut(signal, (each) =>
         Promise.all(
-          list.map(async (summary) => {
+          stack.map(async (member) => {
             try {
-              return await docker.getContainer(summary.Id).inspect({ abortSignal: each });
-          } catch (error) {
+              return toMember(await docker.getContainer(member.container.id).inspect({ abortSignal: each }), member);
+            } catch (error) {
               if (dockerStatus(error) === 404) return null; // removed since the listing
               throw error;
             }
           }),
         ),
       );
-      return inspected.filter((info) => info !== null).map(toMember);
+      return inspected.filter((member) => member !== null);
     });
+  }
+
+  /** A dependency the labelled containers do not hold: a compose service of the same project, else a container of that name. */
+  private async lookup(name: string, from: ListedContainer, signal: AbortSignal): Promise<ListedContainer[]> {
+    const { docker } = this.options;
+    const project = from.labels[COMPOSE_LABEL.project];
+    if (project !== undefined) {
+      const services = await docker.listContainers({ all: true, filters: { label: [`${COMPOSE_LABEL.project}=${project}`, `${COMPOSE_LABEL.service}=${name}`] }, abortSignal: signal });
+      if (services.length > 0) return services.map(listed);
+    }
+    return (await docker.listContainers({ all: true, filters: { name: [exactName(name)] }, abortSignal: signal })).map(listed);
   }
 
   async wake(member: Member, signal: AbortSignal): Promise<void> {
@@ -166,11 +192,16 @@ export class DockerBackend implements Backend {
   async sleep(member: Member, options: { readonly mode: SleepMode; readonly timeoutSeconds: number | undefined }, signal: AbortSignal): Promise<void> {
     const container = this.options.docker.getContainer(member.id);
     const query = options.timeoutSeconds === undefined ? {} : { t: options.timeoutSeconds };
-    await this.call(() =>
-      options.mode === 'pause'
-        ? tolerating([304, 404], () => container.pause({ abortSignal: signal }))
-        : tolerating([304, 404], () => container.stop({ ...query, abortSignal: signal })),
-    );
+    await this.call(async () => {
+      if (options.mode === 'pause') {
+        // 409: it is not running (stopped meanwhile, or already paused): asleep either way.
+        await tolerating([304, 404, 409], () => container.pause({ abortSignal: signal }));
+        return;
+      }
+      // A frozen process never sees SIGTERM: Docker would wait the whole stop timeout and SIGKILL it. Thaw it first.
+      if (member.phase === 'paused') await tolerating([304, 404, 409], () => container.unpause({ abortSignal: signal }));
+      await tolerating([304, 404], () => container.stop({ ...query, abortSignal: signal }));
+    });
   }
 
   subscribe(listener: (change: RuntimeChange) => void): () => void {
@@ -178,10 +209,12 @@ export class DockerBackend implements Backend {
     return () => this.runtimeListeners.delete(listener);
   }
 
-  /** Every container carrying the group label (or this backend's one group), running or not. */
+  /** Every container carrying the group label (or a member of this backend's one group), running or not. */
   async list(signal: AbortSignal): Promise<CatalogEntry[]> {
+    const only = this.options.group;
     return this.call(async () => {
-      const list = await this.options.docker.listContainers({ all: true, filters: { label: [this.label] }, abortSignal: signal });
+      const all = await this.options.docker.listContainers({ all: true, filters: { label: [LABEL.group] }, abortSignal: signal });
+      const list = only === undefined ? all : all.filter((c) => groupsOf(c.Labels[LABEL.group] ?? '').includes(only));
       return list.map((c) => ({
         id: c.Id,
         name: (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''),
@@ -231,8 +264,7 @@ export class DockerBackend implements Backend {
   private onEvent(event: DockerEvent): void {
     const who = event.attributes['name'] ?? event.id.slice(0, 12);
     if (MEMBERSHIP_ACTIONS.has(event.action)) for (const listener of this.membershipListeners) listener(`${event.action} of ${who}`);
-    const group = event.attributes[LABEL.group];
-    if (group !== undefined) this.emit({ group, reason: `${event.action} of ${who}` });
+    for (const group of groupsOf(event.attributes[LABEL.group] ?? '')) this.emit({ group, reason: `${event.action} of ${who}` });
   }
 
   private emit(change: RuntimeChange): void {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { STOP } from '../../src/core/sleep-plan.js';
 import { afterEach, describe, it } from 'node:test';
 import { statusFromBackend } from '../../src/control/backend-status.js';
 import { ProxyControl } from '../../src/control/proxy-control.js';
@@ -12,7 +13,7 @@ import { MemoryLogger } from '../support/memory-logger.js';
 import { echoThrough, freePort, payload, sha256 } from '../support/net.js';
 import { eventually } from '../support/wait.js';
 
-const DEFAULTS: GroupSettings = { idleMs: 60_000, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false };
+const DEFAULTS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

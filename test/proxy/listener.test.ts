@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { STOP } from '../../src/core/sleep-plan.js';
 import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { type Clock, systemClock } from '../../src/core/clock.js';
@@ -12,7 +13,7 @@ import { FakeRuntime, gate } from '../support/fake-runtime.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 import { closeServer, echoThrough, freePort, listenLocal, openSocket, payload, readAll, sha256, startEchoServer } from '../support/net.js';
 
-const SETTINGS: GroupSettings = { idleMs: 60_000, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false };
+const SETTINGS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

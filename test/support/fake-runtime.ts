@@ -3,6 +3,8 @@ import { abortable } from '../../src/core/abortable.js';
 import type { Backend } from '../../src/core/backend.js';
 import type { CatalogEntry } from '../../src/core/catalog.js';
 import { LABEL } from '../../src/core/labels.js';
+import { type Clock, systemClock } from '../../src/core/clock.js';
+import type { DeclaredDependency } from '../../src/core/dependencies.js';
 import type { HealthStatus, Member, MemberPhase, RuntimeChange, SleepMode } from '../../src/core/runtime.js';
 import { closeServer, listenLocal } from './net.js';
 
@@ -20,6 +22,9 @@ interface FakeMember {
   readonly startError: Error | null;
   /** A loopback echo server on this port runs while the member is up, as a container's server would. */
   readonly servesPort: number | null;
+  readonly dependsOn: readonly DeclaredDependency[];
+  /** When woken, it runs this long and exits with `exitCode` (a one-shot job); null runs until stopped. */
+  readonly runsFor: { readonly ms: number; readonly exitCode: number } | null;
   server: { readonly server: Server; readonly sockets: Set<Socket> } | null;
 }
 
@@ -31,6 +36,10 @@ export interface FakeMemberOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** Run an echo server on 127.0.0.1:port while up. */
   readonly servesPort?: number;
+  /** Members (by name) it waits for before it starts. */
+  readonly dependsOn?: readonly DeclaredDependency[];
+  /** A one-shot job: once woken it ends by itself after this long, with this exit code. */
+  readonly runsFor?: { readonly ms: number; readonly exitCode: number };
 }
 
 function detailOf(member: FakeMember): string {
@@ -59,6 +68,9 @@ export class FakeRuntime implements Backend {
   private readonly listeners = new Set<(change: RuntimeChange) => void>();
   private readonly membershipListeners = new Set<(reason: string) => void>();
   private created = 0;
+  /** Times one-shot jobs; a test with a fake clock passes it. */
+  constructor(private readonly clock: Clock = systemClock) {}
+
   /** When set, wake() waits for this promise before changing state. */
   startGate: Promise<void> | null = null;
   stopGate: Promise<void> | null = null;
@@ -80,6 +92,8 @@ export class FakeRuntime implements Backend {
       healthOnStart,
       startError: options.startError ?? null,
       servesPort: options.servesPort ?? null,
+      dependsOn: options.dependsOn ?? [],
+      runsFor: options.runsFor ?? null,
       server: null,
     });
     this.announceMembership(`create of ${name}`);
@@ -118,13 +132,27 @@ export class FakeRuntime implements Backend {
     return `fake members of ${group}`;
   }
 
+  /** The group's members and, however far, what they depend on; each used by its own groups and its dependents'. */
   async members(group: string): Promise<Member[]> {
     this.calls.push(`members ${group}`);
     await new Promise(setImmediate); // an answer takes I/O, as Docker's does: others may act meanwhile
     if (this.listError !== null) throw this.listError;
-    return this.all
-      .filter((m) => m.groups.includes(group))
-      .map((m) => ({ id: m.id, name: m.name, phase: m.phase, health: m.health, state: m.phase, detail: detailOf(m) }));
+    const stack = new Set(this.all.filter((m) => m.groups.includes(group)));
+    for (const member of stack) for (const d of member.dependsOn) for (const target of this.all.filter((t) => t.name === d.name)) stack.add(target);
+    return [...stack].map((m) => {
+      const users = this.all.filter((u) => u.dependsOn.some((d) => d.name === m.name)).flatMap((u) => u.groups);
+      return {
+        id: m.id,
+        name: m.name,
+        phase: m.phase,
+        health: m.health,
+        state: m.phase,
+        detail: detailOf(m),
+        exitCode: m.phase === 'stopped' ? m.exitCode : null,
+        groups: [...new Set([group, ...m.groups, ...users])].sort(),
+        dependsOn: m.dependsOn.map((d) => ({ id: this.all.find((t) => t.name === d.name)?.id ?? null, name: d.name, condition: d.condition })),
+      };
+    });
   }
 
   async wake(member: Member, signal: AbortSignal): Promise<void> {
@@ -134,10 +162,17 @@ export class FakeRuntime implements Backend {
     const fake = this.findById(member.id);
     if (fake.startError !== null) throw fake.startError;
     await this.serve(fake, true);
+    // An unpaused container keeps the health it had (stale: Docker went on checking while it was frozen).
+    if (fake.phase !== 'paused') fake.health = fake.healthOnStart;
     fake.phase = 'running';
-    fake.health = fake.healthOnStart;
     fake.exitCode = null;
     for (const group of fake.groups) this.emit({ group, reason: `start of ${fake.name}` });
+    if (fake.runsFor !== null) {
+      const { ms, exitCode } = fake.runsFor;
+      this.clock.setTimer(ms, () => {
+        this.set(fake.name, { phase: 'stopped', exitCode, health: 'none' });
+      });
+    }
   }
 
   async sleep(member: Member, options: { readonly mode: SleepMode }, signal: AbortSignal): Promise<void> {
@@ -148,6 +183,7 @@ export class FakeRuntime implements Backend {
     if (options.mode === 'pause') {
       fake.phase = 'paused';
     } else {
+      if (fake.phase === 'paused') this.calls.push(`unpause ${member.name}`); // as Docker's adapter thaws before stopping
       await this.serve(fake, false);
       fake.phase = 'stopped';
       fake.health = 'none';

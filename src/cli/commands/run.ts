@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { formatHostPort, type HostPort, reachesListener } from '../../core/address.js';
 import { formatDuration } from '../../core/duration.js';
 import { describeError, UsageError } from '../../core/errors.js';
-import type { GroupSettings } from '../../core/group.js';
+import type { GroupSettings, SleepPlan } from '../../core/group.js';
 import { fixedUpstream } from '../../core/listener.js';
 import { Proxy } from '../../core/proxy.js';
 import { join } from 'node:path';
@@ -14,10 +14,12 @@ import { Discovery } from '../../discovery/discovery.js';
 import type { CliContext } from '../cli-context.js';
 import { createConsoleLogger, logLevelFromEnv } from '../console-logger.js';
 import { packageInfo } from '../package-info.js';
-import { describeShared, managersOf, runningProxies } from '../proxies.js';
+import { describeShared, managersOf, peersOf, runningProxies } from '../proxies.js';
 import type { Logger } from '../../core/logger.js';
 import { controlSocketOption } from './control-socket-option.js';
-import { bindOption, countOption, durationOption, groupNameOption, hostPortOption, portOption, positiveDurationOption } from '../option-parsers.js';
+import { bindOption, bytesOption, countOption, durationOption, groupNameOption, hostPortOption, portOption, positiveDurationOption, sleepPlanOption } from '../option-parsers.js';
+import { formatSleepPlan, STOP } from '../../core/sleep-plan.js';
+import { formatBytes } from '../../core/bytes.js';
 
 export interface RunOptions {
   readonly port?: number;
@@ -29,6 +31,8 @@ export interface RunOptions {
   readonly stopTimeout?: number;
   readonly bind?: string;
   readonly connectionsKeepAwake?: boolean;
+  readonly idleThreshold: number;
+  readonly sleep: SleepPlan;
   readonly maxHeld: number;
   readonly shutdownGrace: number;
   readonly controlSocket?: string;
@@ -43,7 +47,7 @@ export function registerRun(program: Command, context: CliContext): void {
     .description(
       'Listen on a port and forward every connection to the group\'s upstream, starting the group first if it is asleep and stopping it after the idle period.\n' +
         'Static mode: --port, --host and --group, as the original proxytainer. The subcommand may be left out: proxytainer --port 5001 --host localhost:5000 --group mygroup\n' +
-        'Discovery mode: without --port and --host, every container labelled proxytainer.group is a member, and proxytainer.port / proxytainer.upstream on the members say what to listen on and where to forward. --group limits it to one group; the other options are defaults that the labels proxytainer.idle and proxytainer.health override.',
+        'Discovery mode: without --port and --host, every container labelled proxytainer.group is a member, and proxytainer.port / proxytainer.upstream on the members say what to listen on and where to forward. --group limits it to one group; the other options are defaults that the labels proxytainer.idle, proxytainer.idle-threshold, proxytainer.health and proxytainer.sleep override.',
     )
     .option('-p, --port <port>', 'port to listen on', portOption)
     .option('--host <host:port>', 'where to forward connections (resolved at every connect)', hostPortOption)
@@ -54,6 +58,12 @@ export function registerRun(program: Command, context: CliContext): void {
     .addOption(new Option('--stop-timeout <duration>', "how long Docker lets members stop before killing them (default: each container's own, usually 10s)").argParser(durationOption))
     .option('--bind <address>', 'address to listen on (default: every interface, IPv4 and IPv6)', bindOption)
     .option('--connections-keep-awake', 'open connections keep the group awake even when no bytes move')
+    .addOption(
+      new Option('--idle-threshold <bytes>', 'sleep when fewer bytes than this (both ways, 1kB, 2MiB) moved in the last idle period, so a trickle (a monitor, a keep-alive) does not keep the group up; 0: any byte keeps it up')
+        .argParser(bytesOption)
+        .default(0),
+    )
+    .addOption(new Option('--sleep <how>', 'how the group sleeps: stop, pause (memory kept, wakes in milliseconds), or pause,stop:DURATION (pause, then stop after DURATION more)').argParser(sleepPlanOption).default(STOP, 'stop'))
     .addOption(new Option('--max-held <count>', 'most connections held at once while groups wake; more are refused').argParser(countOption).default(DEFAULT_MAX_HELD))
     .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long open connections may finish').argParser(durationOption).default(5_000, '5s'))
     .addOption(controlSocketOption())
@@ -65,11 +75,19 @@ export function registerRun(program: Command, context: CliContext): void {
 function groupSettings(options: RunOptions): GroupSettings {
   return {
     idleMs: options.idle,
+    idleThresholdBytes: options.idleThreshold,
     health: options.health,
     startTimeoutMs: options.startTimeout,
     stopTimeoutSeconds: options.stopTimeout === undefined ? undefined : Math.ceil(options.stopTimeout / 1000),
     connectionsKeepAwake: options.connectionsKeepAwake === true,
+    sleep: options.sleep,
   };
+}
+
+/** The settings in force, in one log line. */
+function describeSettings(settings: GroupSettings): string {
+  const threshold = settings.idleThresholdBytes > 0 ? ` (below ${formatBytes(settings.idleThresholdBytes)})` : '';
+  return `idle ${formatDuration(settings.idleMs)}${threshold}, sleep ${formatSleepPlan(settings.sleep)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}`;
 }
 
 /**
@@ -104,7 +122,8 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   const shutdown = context.shutdownRequested();
   const { backend, endpoint, chosenBy, version } = await context.connect({ logger, group: groupName });
   logger.info(`using ${version} at ${endpoint} (chosen by ${chosenBy})`);
-  const proxy = new Proxy({ runtime: backend, clock: context.clock, logger, maxHeld: options.maxHeld });
+  const controlPath = options.controlSocket ?? join(defaultControlDir(context.env, currentUid()), `${process.pid}.sock`);
+  const proxy = new Proxy({ runtime: backend, clock: context.clock, logger, maxHeld: options.maxHeld, peers: peersOf(controlPath, context.env) });
   const settings = groupSettings(options);
   let discovery: Discovery | null = null;
   let control: ControlServer | null = null;
@@ -113,13 +132,12 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
     if (staticMode) {
       const group = proxy.group(groupName ?? '', settings);
       await proxy.listen({ port, bind: options.bind, upstream: fixedUpstream(host) }, group);
-      logger.child(group.name).info(`idle ${formatDuration(settings.idleMs)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}`);
+      logger.child(group.name).info(describeSettings(settings));
     } else {
       logger.info(`discovery mode: following containers labelled proxytainer.group${groupName === undefined ? '' : `=${groupName}`}`);
       discovery = new Discovery({ catalog: backend, proxy, logger, defaults: settings, bind: options.bind, graceMs: options.shutdownGrace });
       await discovery.start();
     }
-    const controlPath = options.controlSocket ?? join(defaultControlDir(context.env, currentUid()), `${process.pid}.sock`);
     const info: ProxyInfo = {
       pid: process.pid,
       version: packageInfo.version,
