@@ -1,6 +1,9 @@
 import type { GroupStateName } from '../core/group-machine.js';
 import type { GroupSnapshot } from '../core/group.js';
+import { LABEL } from '../core/labels.js';
 import type { HealthStatus, Member } from '../core/runtime.js';
+import { formatSleepPlan } from '../core/sleep-plan.js';
+import { planStart, type StartProblem } from '../core/start-order.js';
 import type { LabelProblem } from '../discovery/labels.js';
 
 /**
@@ -36,6 +39,10 @@ export interface MemberStatus {
   readonly id: string;
   readonly state: string;
   readonly health: HealthStatus;
+  /** Every group that uses it; more than one: a shared member, which sleeps only when all of them do. */
+  readonly groups: readonly string[];
+  /** What it waits for before it starts: `db:service_healthy`. */
+  readonly dependsOn: readonly string[];
 }
 
 export interface ListenerStatus {
@@ -59,12 +66,46 @@ export interface GroupStatus {
   readonly lastActivity: string | null;
   /** Seconds until the idle stop if nothing happens; null unless Running under a proxy. */
   readonly sleepsInSeconds: number | null;
-  readonly settings: { readonly idleSeconds: number; readonly health: boolean; readonly startTimeoutSeconds: number } | null;
+  readonly settings: {
+    readonly idleSeconds: number;
+    readonly health: boolean;
+    readonly startTimeoutSeconds: number;
+    /** How it sleeps: `stop`, `pause`, `pause,stop:1h`. */
+    readonly sleep: string;
+    /** Fewer bytes than this in an idle period count as idle; 0: any byte keeps it up. */
+    readonly idleThresholdBytes: number;
+  } | null;
   readonly problems: readonly LabelProblem[];
+  /** When Idle: how its members sleep now, `paused` or `stopped`; null otherwise, or without a proxy. */
+  readonly sleeping: 'paused' | 'stopped' | null;
+  /** Member names in start order, one list per step (a step's members start together). */
+  readonly startOrder: readonly (readonly string[])[];
+  /** While Starting: what the wake is waiting for. */
+  readonly waitingFor: string | null;
+  /** Failed wakes in a row, and in how many seconds the next may begin (null: at once); null without a proxy. */
+  readonly backoff: { readonly failures: number; readonly retryInSeconds: number | null } | null;
 }
 
 export function memberStatus(member: Member): MemberStatus {
-  return { name: member.name, id: member.id.slice(0, 12), state: member.state, health: member.health };
+  return {
+    name: member.name,
+    id: member.id.slice(0, 12),
+    state: member.state,
+    health: member.health,
+    groups: member.groups,
+    dependsOn: member.dependsOn.map((d) => `${d.name}:${d.condition}`),
+  };
+}
+
+/** The start order of members, by name, from the same plan a wake follows. */
+function startOrderOf(members: readonly Member[]): string[][] {
+  const names = new Map(members.map((m) => [m.id, m.name]));
+  return planStart(members).layers.map((layer) => layer.map((id) => names.get(id) ?? id));
+}
+
+/** A member's declarations that could not be followed, as label problems of the group. */
+function stackProblems(group: string, problems: readonly StartProblem[]): LabelProblem[] {
+  return problems.map((p) => ({ container: p.member, label: LABEL.dependsOn, group, message: p.message }));
 }
 
 function membersOf(members: readonly Member[] | null): GroupStatus['members'] {
@@ -94,8 +135,14 @@ export function groupStatusFromSnapshot(
       idleSeconds: snapshot.settings.idleMs / 1000,
       health: snapshot.settings.health,
       startTimeoutSeconds: snapshot.settings.startTimeoutMs / 1000,
+      sleep: formatSleepPlan(snapshot.settings.sleep),
+      idleThresholdBytes: snapshot.settings.idleThresholdBytes,
     },
-    problems: problems.filter((p) => p.group === snapshot.name),
+    problems: [...problems.filter((p) => p.group === snapshot.name), ...stackProblems(snapshot.name, snapshot.problems)],
+    sleeping: snapshot.sleeping === null ? null : snapshot.sleeping === 'pause' ? 'paused' : 'stopped',
+    startOrder: snapshot.startOrder,
+    waitingFor: snapshot.waitingFor,
+    backoff: { failures: snapshot.backoff.failures, retryInSeconds: snapshot.backoff.msUntilRetry === null ? null : Math.ceil(snapshot.backoff.msUntilRetry / 1000) },
   };
 }
 
@@ -118,6 +165,10 @@ export function groupStatusFromBackend(
     lastActivity: null,
     sleepsInSeconds: null,
     settings: null,
-    problems: problems.filter((p) => p.group === name),
+    problems: [...problems.filter((p) => p.group === name), ...stackProblems(name, planStart(members).problems)],
+    sleeping: null,
+    startOrder: startOrderOf(members),
+    waitingFor: null,
+    backoff: null,
   };
 }

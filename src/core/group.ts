@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import { assessReadiness, type Readiness } from './readiness.js';
 import { isUp, type Member, type Runtime, type SleepMode } from './runtime.js';
 import { SerialQueue } from './serial-queue.js';
-import { dependencyState, describeWait, planStart, type StartPlan } from './start-order.js';
+import { dependencyState, describeWait, planStart, type StartPlan, type StartProblem } from './start-order.js';
 import { type ConnectionTracker, Traffic } from './traffic.js';
 
 export type { ConnectionTracker } from './traffic.js';
@@ -89,9 +89,11 @@ export interface GroupSnapshot {
   /** Member names in start order, one list per step (a step's members start together). */
   readonly startOrder: readonly (readonly string[])[];
   /** What the members declare that could not be followed (a dependency naming nothing, a cycle). */
-  readonly problems: readonly string[];
+  readonly problems: readonly StartProblem[];
   /** Failed wakes in a row, and how long until the next may begin (null: at once). */
   readonly backoff: { readonly failures: number; readonly msUntilRetry: number | null };
+  /** While Starting: what the wake is waiting for. */
+  readonly waitingFor: string | null;
   readonly held: number;
   readonly connecting: number;
   readonly open: number;
@@ -282,6 +284,7 @@ export class Group {
       startOrder: this.plan.layers.map((layer) => layer.map((id) => names.get(id) ?? id)),
       problems: this.plan.problems,
       backoff: { failures: backoff.failures, msUntilRetry: backoff.until === null || backoff.until <= now ? null : backoff.until - now },
+      waitingFor: pendingDetail(machine),
       held: this.waiters.size,
       connecting: traffic.connecting,
       open: traffic.open,
@@ -476,10 +479,11 @@ export class Group {
     const members = await this.deps.runtime.members(this.name, this.lifetime.signal);
     this.members = members;
     this.plan = planStart(members);
-    for (const problem of this.plan.problems) {
-      if (!this.reportedProblems.has(problem)) this.logger.warn(`label problem: ${problem}`);
+    const messages = this.plan.problems.map((p) => p.message);
+    for (const message of messages) {
+      if (!this.reportedProblems.has(message)) this.logger.warn(`label problem: ${message}`);
     }
-    this.reportedProblems = new Set(this.plan.problems);
+    this.reportedProblems = new Set(messages);
     return members;
   }
 

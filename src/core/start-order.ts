@@ -13,8 +13,13 @@ export interface StartPlan {
   readonly edges: readonly StartEdge[];
   /** Member ids in layers: a member depends only on members of earlier layers. Stopping goes in reverse. */
   readonly layers: readonly (readonly string[])[];
-  /** Declarations that could not be followed, each naming the member and what was wrong. */
-  readonly problems: readonly string[];
+  /** Declarations that could not be followed: the member that declared it, and what was wrong. */
+  readonly problems: readonly StartProblem[];
+}
+
+export interface StartProblem {
+  readonly member: string;
+  readonly message: string;
 }
 
 const CONDITION_WORDS: Readonly<Record<DependencyCondition, string>> = {
@@ -64,12 +69,12 @@ function findCycle(ids: readonly string[], edges: readonly StartEdge[]): StartEd
 export function planStart(members: readonly Member[]): StartPlan {
   const sorted = [...members].sort(byName);
   const names = new Map(sorted.map((m) => [m.id, m.name]));
-  const problems: string[] = [];
+  const problems: StartProblem[] = [];
   let edges: StartEdge[] = [];
   for (const member of sorted) {
     for (const dependency of member.dependsOn) {
       if (dependency.id === null || !names.has(dependency.id)) {
-        problems.push(`${member.name} depends on ${dependency.name}, which names no container or service; that dependency is ignored`);
+        problems.push({ member: member.name, message: `${member.name} depends on ${dependency.name}, which names no container or service; that dependency is ignored` });
       } else if (!edges.some((e) => e.from === member.id && e.to === dependency.id)) {
         edges.push({ from: member.id, to: dependency.id, condition: dependency.condition });
       }
@@ -79,7 +84,8 @@ export function planStart(members: readonly Member[]): StartPlan {
   for (let cycle = findCycle(ids, edges); cycle !== null; cycle = findCycle(ids, edges)) {
     const closing = cycle[cycle.length - 1] as StartEdge;
     const loop = [...cycle.map((e) => names.get(e.from) ?? e.from), names.get(closing.to) ?? closing.to].join(' → ');
-    problems.push(`dependencies form a cycle (${loop}); ${names.get(closing.from) ?? ''}'s dependency on ${names.get(closing.to) ?? ''} is ignored`);
+    const member = names.get(closing.from) ?? closing.from;
+    problems.push({ member, message: `dependencies form a cycle (${loop}); ${member}'s dependency on ${names.get(closing.to) ?? ''} is ignored` });
     edges = edges.filter((e) => e !== closing);
   }
   const layers: string[][] = [];

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { containerState, createMember, createNetwork, dockerSuite, eventually, removeTestObjects, uniqueName } from '../support/docker-harness.js';
-import { accepting, echoThrough, freePort, openSocket, readAll } from '../support/net.js';
-import { ProxyProcess } from '../support/proxy-process.js';
+import { accepting, echoThrough, freePort } from '../support/net.js';
+import { ProxyProcess, runCli } from '../support/proxy-process.js';
 import { SocketRelay } from '../support/socket-relay.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,17 +82,21 @@ dockerSuite('discovery mode', () => {
     }
   });
 
-  it('a host-network member on the same port as its listener is refused as a loop, not followed forever', async () => {
+  it('a loop is refused when the labels are read, before anything wakes: a host-network member without an upstream, or an upstream that is the listener', async () => {
     const group = uniqueName('loop');
-    const port = await freePort();
+    const [port, other] = [await freePort(), await freePort()];
     const proxy = await discoveryProxy(['--group', group]);
     try {
-      await createMember({ group, cmd: ['sleep', '600'], labels: labels(group, port) });
-      await eventually(() => accepting(port), 2_000, 'the listener');
-      const socket = await openSocket(port);
-      await readAll(socket);
-      await proxy.waitFor(new RegExp(`upstream 127\\.0\\.0\\.1:${port} is this listener itself`));
-      assert.equal(proxy.matching(/DEBUG .* forwarding \S+ to /).length, 0, 'nothing was forwarded');
+      const own = await createMember({ group, cmd: ['sleep', '600'], labels: labels(group, port) });
+      await createMember({ group, cmd: ['sleep', '600'], labels: labels(group, other, `127.0.0.1:${other}`) });
+      const name = (await own.inspect()).Name.slice(1);
+      await proxy.waitFor(new RegExp(`WARN  container ${name}: label proxytainer\\.port: ${name} is on the host network, where the proxy itself listens on port ${port}; run the member on another port and name it with proxytainer\\.upstream=127\\.0\\.0\\.1:<its port>`));
+      await proxy.waitFor(new RegExp(`WARN  container \\S+: label proxytainer\\.upstream: 127\\.0\\.0\\.1:${other} is port ${other}'s own listener, so connections would loop back into the proxy`));
+      assert.equal(await accepting(port), false, 'no listener, so nothing to wake');
+      assert.equal(await accepting(other), false);
+      const status = await runCli(['status', group, '--format', 'json']);
+      const doc = JSON.parse(status.stdout) as { problems: { container: string; label: string }[] };
+      assert.ok(doc.problems.some((p) => p.container === name && p.label === 'proxytainer.port'), 'status shows it');
     } finally {
       await proxy.stop();
     }

@@ -43,7 +43,8 @@ dockerSuite('DockerBackend against the real engine', () => {
     await container.wait();
     const [exited] = await runtime.members(group, signal);
     assert.equal(exited?.phase, 'stopped');
-    assert.match(exited.detail, /is exited \(exit code 7\)/);
+    assert.match(exited.detail, /exited \(exit code 7\) \S+ after start/);
+    assert.equal(exited.exitCode, 7);
     assert.equal(exited.health, 'none', 'a stopped container reports unhealthy to Docker, which means nothing');
     await container.remove();
     assert.deepEqual(await runtime.members(group, signal), []);

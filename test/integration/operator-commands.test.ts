@@ -139,7 +139,7 @@ dockerSuite('status, wake and sleep', () => {
       await cut;
       assert.equal((await containerState(member)).status, 'exited');
       await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Running => Stopping\\): sleep requested \\(proxytainer sleep\\)`));
-      await proxy.waitFor(/closing 1 open connection\(s\): the group was stopped/);
+      await proxy.waitFor(/closing 1 open connection\(s\): the group is being stopped/);
 
       const quick = await runCli(['wake', group, '--no-wait', '--control-socket', socket]);
       assert.equal(quick.code, 0, quick.stderr);

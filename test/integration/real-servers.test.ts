@@ -3,8 +3,9 @@ import { after, before, it } from 'node:test';
 import { containerState, removeTestObjects, uniqueName } from '../support/docker-harness.js';
 import { freePort, payload, sha256 } from '../support/net.js';
 import { ProxyProcess } from '../support/proxy-process.js';
-import { createPostgresMember, createRedisMember, realServersSuite } from '../support/real-servers.js';
-import { pgbench, psql, redisCli } from '../support/server-clients.js';
+import { containerLogs, createPostgresMember, createRedisMember, exitCode, realServersSuite } from '../support/real-servers.js';
+import { runCli } from '../support/proxy-process.js';
+import { pgbench, PsqlSession, psql, redisCli } from '../support/server-clients.js';
 
 /** A number pgbench printed after `label: `, or a failure showing its whole output. */
 function pgbenchFigure(output: string, label: string): number {
@@ -16,6 +17,32 @@ function pgbenchFigure(output: string, label: string): number {
 realServersSuite('real servers through proxytainer (static mode)', () => {
   before(removeTestObjects);
   after(removeTestObjects);
+
+  for (const how of ['an idle stop', 'proxytainer sleep'] as const) {
+    it(`${how} with a psql session open stops PostgreSQL cleanly: exit 0, no crash recovery at the next start`, async () => {
+      const group = uniqueName('pgstop');
+      const [port, upstream] = [await freePort(), await freePort()];
+      const member = await createPostgresMember({ group, port: upstream });
+      const idle = how === 'an idle stop' ? '2' : '300';
+      const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, '--idle', idle]);
+      const session = await PsqlSession.open(port); // wakes the group; then open and silent, as a pooled connection is
+      try {
+        if (how === 'proxytainer sleep') {
+          const slept = await runCli(['sleep', group]);
+          assert.equal(slept.code, 0, slept.stderr);
+        }
+        await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Running => Stopping\\)`), 15_000);
+        await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Stopping => Idle\\)`), 30_000);
+        // Before the fix, smart shutdown waited for the session: Docker SIGKILLed PostgreSQL at its 10 s stop timeout.
+        assert.equal(await exitCode(member), 0, 'Docker had to SIGKILL PostgreSQL (137): its smart shutdown waited for the open session');
+        assert.equal((await psql(port, 'SELECT 1')).stdout, '1\n'); // the next wake, where crash recovery would run
+        assert.doesNotMatch(await containerLogs(member), /database system was not properly shut down; automatic recovery in progress/);
+      } finally {
+        await session.close();
+        await proxy.stop();
+      }
+    });
+  }
 
   it('PostgreSQL from cold: pgbench -i through the proxy wakes it, then 4 clients for 3 s finish with 0 failed transactions', async () => {
     const group = uniqueName('pg');

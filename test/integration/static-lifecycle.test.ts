@@ -49,7 +49,7 @@ dockerSuite('static mode: idle and changes made outside', () => {
       await proxy.waitFor(/State change \(Stopping => Idle\)/, 15_000);
       const { data } = await result;
       assert.equal(data.toString(), '01234567');
-      await proxy.waitFor(/closing 1 open connection\(s\): the group was stopped/);
+      await proxy.waitFor(/closing 1 open connection\(s\): the group is being stopped/);
     } finally {
       await proxy.stop();
     }

@@ -79,7 +79,7 @@ describe('start order', () => {
     runtime.add('g', 'b', { dependsOn: [{ name: 'a', condition: 'service_started' }] });
     const g = group('g');
     await wakeToRunning(g, clock);
-    assert.deepEqual(g.snapshot().problems, ["dependencies form a cycle (a → b → a); b's dependency on a is ignored"]);
+    assert.deepEqual(g.snapshot().problems, [{ member: 'b', message: "dependencies form a cycle (a → b → a); b's dependency on a is ignored" }]);
     assert.equal(logger.matching(/warn \[g\] label problem: dependencies form a cycle/).length, 1, 'logged once');
     assert.deepEqual(starts(runtime), ['b', 'a'], 'a still waits for b');
   });
@@ -89,7 +89,7 @@ describe('start order', () => {
     runtime.add('g', 'app', { dependsOn: [{ name: 'nosuch', condition: 'service_healthy' }] });
     const g = group('g');
     await wakeToRunning(g, clock);
-    assert.deepEqual(g.snapshot().problems, ['app depends on nosuch, which names no container or service; that dependency is ignored']);
+    assert.deepEqual(g.snapshot().problems, [{ member: 'app', message: 'app depends on nosuch, which names no container or service; that dependency is ignored' }]);
   });
 
   it('a one-shot job runs first and must complete successfully; the group is ready with it exited 0', async () => {
