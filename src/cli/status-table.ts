@@ -25,6 +25,16 @@ function pad(text: string, visible: number, width: number): string {
   return text + ' '.repeat(Math.max(0, width - visible));
 }
 
+/** The state, with what qualifies it: how an Idle group sleeps, a backoff, what a wake waits for. */
+function stateCell(group: GroupStatus, now: Date): string {
+  const notes: string[] = [];
+  if (group.sleeping === 'paused') notes.push('paused');
+  const retry = group.backoff?.retryInSeconds ?? null;
+  if (retry !== null) notes.push(`backing off until ${new Date(now.getTime() + retry * 1000).toISOString().slice(11, 19)}`);
+  if (group.waitingFor !== null) notes.push(group.waitingFor);
+  return notes.length === 0 ? group.state : `${group.state} (${notes.join('; ')})`;
+}
+
 /** The `status` table: docker-style upper-case headers, columns three spaces apart, problems listed below. */
 export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now = new Date()): string {
   const lines: string[] = [];
@@ -41,7 +51,7 @@ export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now
   const rows = doc.groups.map((group) => {
     const cells = [
       group.name,
-      group.state,
+      stateCell(group, now),
       `${group.members.running}/${group.members.total}`,
       group.listeners.length === 0 ? '-' : group.listeners.map((l) => `${l.port} → ${l.upstream}`).join(', '),
       group.proxy === null ? '-' : `${group.connections.open} open, ${group.connections.held} held`,
