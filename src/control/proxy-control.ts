@@ -33,13 +33,13 @@ export class ProxyControl implements ControlApi {
     const group = this.find(name);
     group.touch();
     if (!options.wait) {
-      group.hold('wake requested (proxytainer wake --no-wait)').promise.catch(() => undefined);
+      group.hold('wake requested (proxytainer wake --no-wait)', { force: true }).promise.catch(() => undefined);
       return { ok: true, state: group.state };
     }
     const off = group.onTransition(({ to, detail }) => {
       onProgress({ state: to, detail });
     });
-    const held = group.hold('wake requested (proxytainer wake)');
+    const held = group.hold('wake requested (proxytainer wake)', { force: true }); // an operator goes past a backoff
     // The caller going away stops its wait, not the wake.
     const stopWatching = whenAborted(signal, (reason) => {
       held.cancel(reason);
