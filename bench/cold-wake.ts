@@ -2,9 +2,10 @@
  * Cold wake: time from connect to first byte when the group is asleep, next
  * to what `docker start` plus the first successful connect costs by itself
  * (the floor). Runs the two alternately, the container stopped in between, so
- * drift hits both alike. Two members: one with no healthcheck, one with a
- * healthcheck every 50 ms; for the latter every answer through the proxy must
- * come after Docker reported the member healthy.
+ * drift hits both alike. Three members: one with no healthcheck, one with a
+ * healthcheck every 50 ms (every answer through the proxy must come after
+ * Docker reported the member healthy), and one that sleeps by pause, whose
+ * floor is `docker unpause` plus the first connect.
  *
  * Part of `npm run bench`; alone: node --import tsx bench/cold-wake.ts [--rounds 15]
  */
@@ -85,8 +86,19 @@ async function waitIdle(proxy: Spawned): Promise<void> {
   }
 }
 
-export async function measureColdWake(rounds: number, health: boolean): Promise<ColdWakeResult> {
-  const group = uniqueName(health ? 'bench-health' : 'bench-cold');
+/** How the member sleeps between rounds, and whether it has a health check. */
+export type ColdWakeVariant = 'stop' | 'health' | 'pause';
+
+const VARIANT_NAMES: Readonly<Record<ColdWakeVariant, string>> = {
+  stop: 'no healthcheck',
+  health: 'healthcheck every 50 ms',
+  pause: 'from pause',
+};
+
+export async function measureColdWake(rounds: number, variant: ColdWakeVariant): Promise<ColdWakeResult> {
+  const health = variant === 'health';
+  const paused = variant === 'pause';
+  const group = uniqueName(`bench-${variant}`);
   const [port, upstream] = [await freePort(), await freePort()];
   const container = await createMember({
     group,
@@ -98,16 +110,27 @@ export async function measureColdWake(rounds: number, health: boolean): Promise<
   let honoured = health ? { ok: 0, of: 0 } : null;
   let proxy: Spawned | null = null;
   try {
-    proxy = await startProxytainer('proxytainer', ['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, '--idle', '1h', '--bind', '127.0.0.1']);
-    for (let round = 0; round < rounds; round++) {
-      // Floor: docker start, (health,) then connect until the server answers.
-      let started = performance.now();
+    proxy = await startProxytainer('proxytainer', ['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, '--idle', '1h', '--bind', '127.0.0.1', ...(paused ? ['--sleep', 'pause'] : [])]);
+    // Puts the member to sleep the variant's way, and waits for the proxy to see it.
+    const sleep = async (): Promise<void> => {
+      if (paused) await container.pause();
+      else await container.stop({ t: 5 });
+      await waitIdle(proxy as Spawned);
+    };
+    if (paused) {
       await container.start();
+      await firstByteWithRetry(upstream);
+      await sleep();
+    }
+    for (let round = 0; round < rounds; round++) {
+      // Floor: docker start (or unpause), (health,) then connect until the server answers.
+      let started = performance.now();
+      if (paused) await container.unpause();
+      else await container.start();
       if (health) await waitHealthy(container);
       await firstByteWithRetry(upstream);
       floor.push(performance.now() - started);
-      await container.stop({ t: 5 });
-      await waitIdle(proxy);
+      await sleep();
 
       // Through proxytainer: one connect to the sleeping group.
       const wallStart = Date.now();
@@ -120,21 +143,20 @@ export async function measureColdWake(rounds: number, health: boolean): Promise<
         // The greeting is written when the upstream accepts, so it can only come after the proxy saw healthy.
         honoured = { ok: honoured.ok + (healthy !== null && answer.at + 1 >= healthy ? 1 : 0), of: honoured.of + 1 };
       }
-      await container.stop({ t: 5 });
-      await waitIdle(proxy);
+      await sleep();
     }
   } finally {
     await proxy?.stop();
     await container.remove({ force: true }).catch(() => undefined);
   }
-  return { variant: health ? 'healthcheck every 50 ms' : 'no healthcheck', floor, viaProxy, honoured };
+  return { variant: VARIANT_NAMES[variant], floor, viaProxy, honoured };
 }
 
 export async function measureColdWakes(rounds: number): Promise<SectionResult> {
   const result = emptySection();
-  for (const health of [false, true]) {
+  for (const variant of ['stop', 'health', 'pause'] as const) {
     try {
-      const r = await measureColdWake(rounds, health);
+      const r = await measureColdWake(rounds, variant);
       const floor = median(r.floor);
       const pt = median(r.viaProxy);
       const overhead = pt - floor;
@@ -142,17 +164,17 @@ export async function measureColdWakes(rounds: number): Promise<SectionResult> {
       const honouredOk = r.honoured === null || r.honoured.ok === r.honoured.of;
       const detail = [`${overhead >= 0 ? '+' : ''}${fixed(overhead)} ms`, ...(r.honoured === null ? [] : [`health honoured ${r.honoured.ok}/${r.honoured.of}`])].join('; ');
       result.rows.push({
-        measure: `cold wake, ${r.variant}: connect → first byte (ms; direct = docker start + first connect)`,
+        measure: `cold wake, ${r.variant}: connect → first byte (ms; direct = docker ${variant === 'pause' ? 'unpause' : 'start'} + first connect)`,
         values: { direct: fixed(floor), proxytainer: fixed(pt) },
         ratio: ratio(pt, floor),
         target: `≤ floor + ${COLD_WAKE_TARGET_MS} ms${r.honoured === null ? '' : ', after healthy'}`,
         met: verdict(overhead <= COLD_WAKE_TARGET_MS && honouredOk, detail),
       });
     } catch (error) {
-      result.problems.push(`cold wake (${health ? 'healthcheck' : 'no healthcheck'}): ${errorText(error)}`);
+      result.problems.push(`cold wake (${VARIANT_NAMES[variant]}): ${errorText(error)}`);
     }
   }
-  result.notes.push(`cold wake: median of ${rounds} rounds, each a floor run then a proxied run, the member stopped before each.`);
+  result.notes.push(`cold wake: median of ${rounds} rounds, each a floor run then a proxied run, the member stopped (or paused) before each.`);
   return result;
 }
 
@@ -160,11 +182,11 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
   const at = process.argv.indexOf('--rounds');
   const rounds = at > 0 ? Number(process.argv[at + 1]) : 15;
   try {
-    for (const health of [false, true]) {
-      const r = await measureColdWake(rounds, health);
+    for (const variant of ['stop', 'health', 'pause'] as const) {
+      const r = await measureColdWake(rounds, variant);
       const [floor, pt] = [median(r.floor), median(r.viaProxy)];
       console.log(
-        `${r.variant.padEnd(24)} floor (docker start + first connect) ${fixed(floor)} ms   proxytainer ${fixed(pt)} ms   overhead ${fixed(pt - floor)} ms` +
+        `${r.variant.padEnd(24)} floor (docker ${variant === 'pause' ? 'unpause' : 'start'} + first connect) ${fixed(floor)} ms   proxytainer ${fixed(pt)} ms   overhead ${fixed(pt - floor)} ms` +
           `${r.honoured === null ? '' : `   health honoured ${r.honoured.ok}/${r.honoured.of}`}   (median of ${rounds})`,
       );
     }
