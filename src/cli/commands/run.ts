@@ -13,6 +13,7 @@ import type { ProxyInfo } from '../../control/status-document.js';
 import { Discovery } from '../../discovery/discovery.js';
 import type { CliContext } from '../cli-context.js';
 import { createConsoleLogger, logLevelFromEnv } from '../console-logger.js';
+import { heldLimitWarning, openFileLimit } from '../fd-limit.js';
 import { packageInfo } from '../package-info.js';
 import { describeShared, managersOf, peersOf, runningProxies } from '../proxies.js';
 import type { Logger } from '../../core/logger.js';
@@ -120,6 +121,8 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   const logger = createConsoleLogger({ level: logLevelFromEnv(context.env), write: context.terminal.err, style: context.terminal.errStyle });
   // Listen for SIGTERM/SIGINT from the start: one that arrives while starting up shuts down right after.
   const shutdown = context.shutdownRequested();
+  const fdWarning = heldLimitWarning(options.maxHeld, openFileLimit());
+  if (fdWarning !== null) logger.warn(fdWarning);
   const { backend, endpoint, chosenBy, version } = await context.connect({ logger, group: groupName });
   logger.info(`using ${version} at ${endpoint} (chosen by ${chosenBy})`);
   const controlPath = options.controlSocket ?? join(defaultControlDir(context.env, currentUid()), `${process.pid}.sock`);
