@@ -68,6 +68,10 @@ export interface GroupSnapshot {
   readonly held: number;
   readonly connecting: number;
   readonly open: number;
+  /** Where the open connections come from, where the listener said (`203.0.113.7:51234`). */
+  readonly peers: readonly string[];
+  /** Connections since the group was created. */
+  readonly accepted: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
   /** Since the last connection, byte or wake; null when there has been none. */
@@ -206,10 +210,11 @@ export class Group {
   /**
    * Registers a new client connection; it counts as activity and keeps the
    * group from stopping until it is spliced or gone. `abort` closes it, while
-   * it is not yet spliced, when the wake it waits for fails.
+   * it is not yet spliced, when the wake it waits for fails. `peer`, where it
+   * comes from (`203.0.113.7:51234`), is shown by `status`.
    */
-  track(abort: () => void): ConnectionTracker {
-    return this.traffic.track(abort);
+  track(abort: () => void, peer?: string): ConnectionTracker {
+    return this.traffic.track(abort, peer);
   }
 
   snapshot(): GroupSnapshot {
@@ -224,6 +229,8 @@ export class Group {
       held: this.waiters.size,
       connecting: traffic.connecting,
       open: traffic.open,
+      peers: traffic.peers(),
+      accepted: traffic.accepted,
       bytesIn: traffic.bytesIn,
       bytesOut: traffic.bytesOut,
       msSinceActivity: traffic.active ? msSinceActivity : null,

@@ -5,6 +5,7 @@ export const LABEL = {
   upstream: 'proxytainer.upstream',
   idle: 'proxytainer.idle',
   health: 'proxytainer.health',
+  webhook: 'proxytainer.webhook',
 } as const;
 
 /** A comma-separated label value, each part trimmed. */
