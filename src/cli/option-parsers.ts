@@ -2,6 +2,8 @@ import { InvalidArgumentError } from 'commander';
 import { parseBindAddress, parseHostPort, parsePort, type HostPort } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import { describeError } from '../core/errors.js';
+import { parseWebhookUrl } from '../core/webhook-url.js';
+import { type MetricsAddress, parseMetricsAddress } from '../metrics/metrics-server.js';
 
 /** Adapts a core parser to commander, which names the option in the error it prints. */
 function forCommander<T>(parse: (text: string) => T): (text: string) => T {
@@ -18,6 +20,12 @@ export const portOption = forCommander(parsePort);
 export const hostPortOption = forCommander<HostPort>(parseHostPort);
 export const durationOption = forCommander(parseDuration);
 export const bindOption = forCommander(parseBindAddress);
+export const metricsAddressOption = forCommander<MetricsAddress>(parseMetricsAddress);
+
+/** A repeatable --webhook: each value is checked and added to the ones before it. */
+export function webhookOption(text: string, previous: readonly URL[] = []): URL[] {
+  return [...previous, forCommander(parseWebhookUrl)(text)];
+}
 
 export const positiveDurationOption = forCommander((text) => {
   const ms = parseDuration(text);

@@ -2,6 +2,7 @@ import { formatHostPort, type HostPort, reachesListener } from '../core/address.
 import { formatDuration } from '../core/duration.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { LABEL } from '../core/labels.js';
+import { redactUrl } from '../core/webhook-url.js';
 import { type LabelProblem, readMemberLabels } from './labels.js';
 
 export interface PlannedListener {
@@ -19,6 +20,7 @@ export interface PlannedGroup {
   readonly members: readonly string[];
   readonly idleMs: number | undefined;
   readonly health: boolean | undefined;
+  readonly webhook: URL | undefined;
 }
 
 /** What the labels say should exist: groups, one listener per port, and every problem found. */
@@ -90,7 +92,7 @@ function loopProblem(container: CatalogEntry, port: number, upstream: HostPort |
 export function planDiscovery(containers: readonly CatalogEntry[], options: { readonly bind?: string | undefined } = {}): DiscoveryPlan {
   const ordered = [...containers].sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
   const problems: LabelProblem[] = [];
-  const groups = new Map<string, { name: string; members: string[]; idle: FirstWins<number>; health: FirstWins<boolean> }>();
+  const groups = new Map<string, { name: string; members: string[]; idle: FirstWins<number>; health: FirstWins<boolean>; webhook: FirstWins<string> }>();
   const listeners = new Map<number, PlannedListener>();
 
   for (const container of ordered) {
@@ -100,12 +102,19 @@ export function planDiscovery(containers: readonly CatalogEntry[], options: { re
     const { group: name } = declaration;
     let group = groups.get(name);
     if (group === undefined) {
-      group = { name, members: [], idle: new FirstWins(LABEL.idle, formatDuration), health: new FirstWins<boolean>(LABEL.health, String) };
+      group = {
+        name,
+        members: [],
+        idle: new FirstWins(LABEL.idle, formatDuration),
+        health: new FirstWins<boolean>(LABEL.health, String),
+        webhook: new FirstWins<string>(LABEL.webhook, (href) => redactUrl(new URL(href))),
+      };
       groups.set(name, group);
     }
     group.members.push(container.name);
     group.idle.offer(declaration.idleMs, container.name, name, problems);
     group.health.offer(declaration.health, container.name, name, problems);
+    group.webhook.offer(declaration.webhook?.href, container.name, name, problems);
 
     for (const { port, upstream } of declaration.ports) {
       const loop = loopProblem(container, port, upstream, options.bind);
@@ -134,7 +143,8 @@ export function planDiscovery(containers: readonly CatalogEntry[], options: { re
 
   const planned = new Map<string, PlannedGroup>();
   for (const group of groups.values()) {
-    planned.set(group.name, { name: group.name, members: group.members, idleMs: group.idle.value, health: group.health.value });
+    const webhook = group.webhook.value === undefined ? undefined : new URL(group.webhook.value);
+    planned.set(group.name, { name: group.name, members: group.members, idleMs: group.idle.value, health: group.health.value, webhook });
   }
   return { groups: planned, listeners, problems };
 }

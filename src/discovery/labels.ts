@@ -3,6 +3,7 @@ import { parseDuration } from '../core/duration.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { describeError } from '../core/errors.js';
 import { LABEL, splitList } from '../core/labels.js';
+import { parseWebhookUrl } from '../core/webhook-url.js';
 
 /** A label value that could not be used; reported in the log and in `status`, never fatal. */
 export interface LabelProblem {
@@ -26,6 +27,8 @@ export interface MemberDeclaration {
   readonly ports: readonly DeclaredPort[];
   readonly idleMs: number | undefined;
   readonly health: boolean | undefined;
+  /** Where this group's state changes are POSTed, besides --webhook. */
+  readonly webhook: URL | undefined;
 }
 
 /**
@@ -98,5 +101,15 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
     else problem(LABEL.health, `"${container.labels[LABEL.health] ?? ''}" is not true or false; the default applies`, group);
   }
 
-  return { declaration: { container, group, ports, idleMs, health }, problems };
+  let webhook: URL | undefined;
+  const webhookText = container.labels[LABEL.webhook];
+  if (webhookText !== undefined) {
+    try {
+      webhook = parseWebhookUrl(webhookText);
+    } catch (error) {
+      problem(LABEL.webhook, `${describeError(error)}; this group's changes are not sent there`, group);
+    }
+  }
+
+  return { declaration: { container, group, ports, idleMs, health, webhook }, problems };
 }
