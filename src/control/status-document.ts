@@ -129,9 +129,8 @@ function keptAwakeBy(snapshot: GroupSnapshot): string {
   const connecting = Math.max(0, snapshot.connecting - snapshot.held);
   if (connecting > 0) return `${connecting} connection(s) being connected to the upstream`;
   if (snapshot.settings.connectionsKeepAwake && snapshot.open > 0) return `${snapshot.open} open connection(s) (open connections keep it awake)`;
-  const idle = formatDuration(snapshot.settings.idleMs);
-  if (snapshot.msSinceActivity === null) return `nothing yet; it sleeps after ${idle} without traffic`;
-  return `traffic ${formatDuration(snapshot.msSinceActivity)} ago; it sleeps after ${idle} without traffic`;
+  // No ages here ('2s ago'): lastActivity has the time, and status --watch reports a document when it changes.
+  return `traffic within the idle period (${formatDuration(snapshot.settings.idleMs)}); it sleeps once none moves for that long`;
 }
 
 function awakeStatus(snapshot: GroupSnapshot, now: Date): AwakeStatus | null {
