@@ -21,12 +21,17 @@ function setup(answer: (body: string, signal: AbortSignal) => Promise<number>) {
   return { clock, logger, attempts, queue };
 }
 
-const refused = (): Promise<number> => Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') }));
+function refused(): Promise<number> {
+  return Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') }));
+}
 /** A receiver that never answers: the attempt ends only when its signal aborts (the timeout). */
-const hangs = (_body: string, signal: AbortSignal): Promise<number> =>
-  new Promise((_resolve, reject) => signal.addEventListener('abort', () => {
-    reject(signal.reason as Error);
-  }));
+function hangs(_body: string, signal: AbortSignal): Promise<number> {
+  return new Promise((_resolve, reject) => {
+    signal.addEventListener('abort', () => {
+      reject(signal.reason as Error);
+    });
+  });
+}
 
 describe('WebhookQueue', () => {
   it('a receiver that is down is retried after 1, 2, 4, 8 and 16 s, then the change is given up, counted and logged', async () => {
