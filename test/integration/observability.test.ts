@@ -67,9 +67,11 @@ function onTerminal(args: readonly string[]) {
   };
 }
 
+const ESC = '\u001b';
+
 /** What the screen shows after the last time the cursor went home, without colours. */
 function lastFrame(screen: string): string {
-  return (screen.split('\u001b[H').at(-1) ?? '').replace(/\u001b\[[\d;?]*[a-zA-Z]/g, '');
+  return (screen.split('\u001b[H').at(-1) ?? '').replace(new RegExp(`${ESC}\\[[\\d;?]*[a-zA-Z]`, 'g'), '');
 }
 
 dockerSuite('observability: metrics, webhooks, status that explains itself', () => {
@@ -167,7 +169,12 @@ dockerSuite('observability: metrics, webhooks, status that explains itself', () 
       await eventually(() => /Last wake:\s+\S+ ago, by wake command; ready/.test(lastFrame(terminal.screen())), 15_000, 'a frame showing the wake');
       assert.match(lastFrame(terminal.screen()), new RegExp(`${group}\\s+Running`));
       terminal.type('\u0003');
-      assert.equal(await Promise.race([terminal.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000))]), 0);
+      const timeout = new Promise((resolve) => {
+        setTimeout(() => {
+          resolve('still running');
+        }, 10_000).unref();
+      });
+      assert.equal(await Promise.race([terminal.exited, timeout]), 0);
       const screen = terminal.screen();
       assert.equal(screen.split('\u001b[2J').length - 1, 1, 'the screen is cleared once, at the start: frames overwrite in place');
       assert.ok(screen.split('\u001b[H').length - 1 >= 2, 'more than one frame was drawn');

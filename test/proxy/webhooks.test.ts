@@ -86,7 +86,7 @@ describe('webhooks to a real HTTP receiver', () => {
     assert.deepEqual(started.proxy, { pid: 4121, version: '9.9.9' });
     assert.match(started.reason, /^connection from 127\.0\.0\.1:\d+ on port \d+$/);
     assert.deepEqual({ ...started.wake?.by, client: null }, { kind: 'connection', client: null, port });
-    assert.equal(started.wake.result, 'starting');
+    assert.equal(started.wake?.result, 'starting');
     assert.ok(Math.abs(Date.parse(started.at) - Date.now()) < 10_000, `at is the wall-clock time: ${started.at}`);
     assert.equal(ready?.wake?.result, 'ready');
     assert.equal(typeof ready.wake.durationSeconds, 'number');

@@ -64,7 +64,7 @@ describe('status --watch', () => {
     assert.ok(screen.endsWith('\u001b[?25h\n'));
     const frames = screen.split('\u001b[H').slice(2);
     assert.ok(frames.length >= 2, `${frames.length} frames`);
-    assert.match(frames.at(-1) ?? '', /g {5}Running\u001b\[K\u001b\[J/);
+    assert.ok((frames.at(-1) ?? '').includes('g     Running\u001b[K\u001b[J'), JSON.stringify(frames.at(-1)));
   });
 
   it('a read that fails after the first is reported and retried; the first failure is the command\'s', async () => {
