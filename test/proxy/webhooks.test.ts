@@ -138,7 +138,10 @@ describe('webhooks to a real HTTP receiver', () => {
     const metrics = new ProxyMetrics('9.9.9');
     metrics.observe({ groups: () => [], onChange: () => () => undefined, onGroup: () => () => undefined, webhooks: () => webhooks.counts() });
     const change: StateChange = { group: 'g', from: 'Idle', to: 'Starting', reason: 'test', failed: false, at: 0, wake: null };
+    const started = performance.now();
     for (let i = 0; i < 5; i++) webhooks.notify(change);
+    const took = performance.now() - started;
+    assert.ok(took < 50, `notify returns at once, whatever the receiver does: 5 took ${took.toFixed(1)}ms`);
     assert.deepEqual(webhooks.counts(), [{ webhook: hanging.url, delivered: 0, failed: 0, dropped: 3 }], 'the URL without its query; 2 queued, 3 dropped');
     const { body } = await metrics.render();
     assert.equal(sample(body, `proxytainer_webhook_deliveries_total{webhook="${hanging.url}",result="dropped"}`), 3);
