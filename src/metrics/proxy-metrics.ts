@@ -83,7 +83,7 @@ export class ProxyMetrics {
     });
     const wakes = new Counter({
       name: 'proxytainer_wakes_total',
-      help: 'Wakes that ended, by result (ready, failed, or cancelled by a sleep); a wake counts once however many connections waited for it. A member that exits before the first connection got through fails a wake already counted ready.',
+      help: 'Wakes that ended, by result (ready, failed, or cancelled by a sleep); a wake counts once however many connections waited for it. A member that exits before the first connection got through fails a wake already counted ready. A start made outside proxytainer is not counted.',
       labelNames: ['group', 'result'],
       registers,
     });
@@ -151,9 +151,10 @@ export class ProxyMetrics {
         durations.zero({ group: group.name });
       }),
       sources.onChange(({ group, wake }) => {
-        if (wake === null || wake.result === 'starting') return;
+        // A start made outside proxytainer (untimed) is no wake of ours: the state metric shows it.
+        if (wake === null || wake.result === 'starting' || !wake.timed) return;
         wakes.inc({ group, result: wake.result });
-        if (wake.result === 'ready' && wake.timed && wake.endedAt !== null) durations.observe({ group }, (wake.endedAt - wake.startedAt) / 1000);
+        if (wake.result === 'ready' && wake.endedAt !== null) durations.observe({ group }, (wake.endedAt - wake.startedAt) / 1000);
       }),
     );
   }

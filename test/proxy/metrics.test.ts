@@ -162,6 +162,16 @@ describe('metrics on loopback sockets', () => {
     assert.equal((await get(`${base}/other`)).status, 404);
   });
 
+  it('a start made outside proxytainer is no wake of ours: the state shows it, the wake counters do not', async () => {
+    const { runtime, group, scrape } = await setup();
+    runtime.set('web', { phase: 'running' });
+    await eventually(() => group.state === 'Running', 5000, 'Running');
+    const text = await scrape();
+    assert.equal(sample(text, 'proxytainer_group_state{group="g",state="Running"}'), 1);
+    assert.equal(sample(text, 'proxytainer_wakes_total{group="g",result="ready"}'), 0);
+    assert.equal(sample(text, 'proxytainer_wake_duration_seconds_count{group="g"}'), 0);
+  });
+
   it("the listener's wake reason names the client it came from (pins the wording the history reads)", async () => {
     const { group, history, port } = await setup();
     const socket = await openSocket(port);
