@@ -64,7 +64,6 @@ class Entry {
   lastSleep: SleepRecord | null = null;
   /** Why the group left Running or Starting for Stopping, until it reaches Idle. */
   stopping: string | null = null;
-  constructor(readonly unsubscribe: () => void) {}
 }
 
 const FAILED_PREFIX = /^wake failed: /;
@@ -76,7 +75,8 @@ const FAILED_PREFIX = /^wake failed: /;
  * webhooks. It logs how each wake ended and who asked for it.
  */
 export class WakeHistory {
-  private readonly entries = new Map<Group, Entry>();
+  /** Weak: a group discovery removes takes its history with it. */
+  private readonly entries = new WeakMap<Group, Entry>();
   private readonly listeners = new Set<(change: StateChange) => void>();
   private readonly stopObserving: () => void;
 
@@ -111,19 +111,18 @@ export class WakeHistory {
     };
   }
 
+  /** Stops following new groups; the proxy's groups are closed by then (teardown order: proxy, then history). */
   close(): void {
     this.stopObserving();
-    for (const entry of this.entries.values()) entry.unsubscribe();
-    this.entries.clear();
+    this.listeners.clear();
   }
 
   private follow(group: Group): void {
     if (this.entries.has(group)) return;
-    const entry = new Entry(
-      group.onTransition((transition) => {
-        this.record(group, entry, transition);
-      }),
-    );
+    const entry = new Entry();
+    group.onTransition((transition) => {
+      this.record(group, entry, transition);
+    });
     this.entries.set(group, entry);
   }
 
