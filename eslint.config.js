@@ -26,11 +26,14 @@ export default tseslint.config(
     },
   },
   // Each layer imports only the layers below it (README, Development): core nothing of ours; docker and
-  // discovery core only; control core and discovery; cli composes them all. Backends are swapped in cli.
-  ...fence('src/core/**/*.ts', ['docker', 'discovery', 'control', 'cli'], ['dockerode', 'commander', 'chalk', 'ora']),
-  ...fence('src/docker/**/*.ts', ['discovery', 'control', 'cli'], ['commander', 'chalk', 'ora']),
-  ...fence('src/discovery/**/*.ts', ['docker', 'control', 'cli'], ['dockerode', 'commander', 'chalk', 'ora']),
-  ...fence('src/control/**/*.ts', ['docker', 'cli'], ['dockerode', 'commander', 'chalk', 'ora']),
+  // discovery core only; control core and discovery; metrics and webhooks core only (and prom-client for
+  // metrics); cli composes them all. Backends are swapped in cli.
+  ...fence('src/core/**/*.ts', ['docker', 'discovery', 'control', 'metrics', 'webhooks', 'cli'], ['dockerode', 'commander', 'chalk', 'ora', 'prom-client']),
+  ...fence('src/docker/**/*.ts', ['discovery', 'control', 'metrics', 'webhooks', 'cli'], ['commander', 'chalk', 'ora', 'prom-client']),
+  ...fence('src/discovery/**/*.ts', ['docker', 'control', 'metrics', 'webhooks', 'cli'], ['dockerode', 'commander', 'chalk', 'ora', 'prom-client']),
+  ...fence('src/control/**/*.ts', ['docker', 'metrics', 'webhooks', 'cli'], ['dockerode', 'commander', 'chalk', 'ora', 'prom-client']),
+  ...fence('src/metrics/**/*.ts', ['docker', 'discovery', 'control', 'webhooks', 'cli'], ['dockerode', 'commander', 'chalk', 'ora']),
+  ...fence('src/webhooks/**/*.ts', ['docker', 'discovery', 'control', 'metrics', 'cli'], ['dockerode', 'commander', 'chalk', 'ora', 'prom-client']),
 );
 
 /** A lint rule that keeps the files in `files` from importing the given layers (folders of src) and packages. */

@@ -69,7 +69,8 @@ export function parseWrk(text: string): WrkResult {
   return { requestsPerSecond: Number(rate[1]), p50Ms: toMs(p50[1], p50[2]), p99Ms: toMs(p99[1], p99[2]), requests: Number(requests[1]), errors };
 }
 
-async function startUpstream(haproxy: string): Promise<{ port: number; process: Spawned }> {
+/** A haproxy answering `200 ok` itself on 127.0.0.1: the fastest HTTP upstream there is here. */
+export async function startHttpUpstream(haproxy: string): Promise<{ port: number; process: Spawned }> {
   const port = await freePort();
   const config = join(scratchDir(), `haproxy-http-${port}.cfg`);
   writeFileSync(
@@ -107,7 +108,7 @@ export async function measureShortConnections(options: ShortConnectionOptions): 
   let upstream: { port: number; process: Spawned } | null = null;
   let contenders = new Map<ContenderName, Contender | Error>();
   try {
-    upstream = await startUpstream(haproxy);
+    upstream = await startHttpUpstream(haproxy);
     contenders = await startAll(upstream.port);
     const ready: Contender[] = [];
     for (const [name, c] of contenders) {

@@ -3,7 +3,8 @@
 # docker.io (with busybox-static, which the test images are made from, and
 # docker-compose, which runs the compose example) when missing, and the
 # PostgreSQL and Redis packages the tests run in containers
-# (server-packages.sh), starts dockerd when no engine answers, and waits for it.
+# (server-packages.sh) and promtool for the metrics tests (promtool.sh),
+# starts dockerd when no engine answers, and waits for it.
 # Safe to run again: it does nothing when the engine already answers.
 set -euo pipefail
 
@@ -22,6 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The real servers some tests and the bench run (PostgreSQL, Redis): installed, never started as services.
 bash "$(dirname "$0")/server-packages.sh"
+# promtool, which checks the metrics output in the tests: installed, its Prometheus service never started.
+bash "$(dirname "$0")/promtool.sh"
 
 if docker info >/dev/null 2>&1; then
   log "Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null) answers"

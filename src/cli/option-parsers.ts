@@ -4,6 +4,8 @@ import { parseBytes } from '../core/bytes.js';
 import { parseDuration } from '../core/duration.js';
 import { parseSleepPlan } from '../core/sleep-plan.js';
 import { describeError } from '../core/errors.js';
+import { parseWebhookUrl } from '../core/webhook-url.js';
+import { type MetricsAddress, parseMetricsAddress } from '../metrics/metrics-server.js';
 
 /** Adapts a core parser to commander, which names the option in the error it prints. */
 function forCommander<T>(parse: (text: string) => T): (text: string) => T {
@@ -22,6 +24,12 @@ export const durationOption = forCommander(parseDuration);
 export const bindOption = forCommander(parseBindAddress);
 export const bytesOption = forCommander(parseBytes);
 export const sleepPlanOption = forCommander(parseSleepPlan);
+export const metricsAddressOption = forCommander<MetricsAddress>(parseMetricsAddress);
+
+/** A repeatable --webhook: each value is checked and added to the ones before it. */
+export function webhookOption(text: string, previous: readonly URL[] = []): URL[] {
+  return [...previous, forCommander(parseWebhookUrl)(text)];
+}
 
 export const positiveDurationOption = forCommander((text) => {
   const ms = parseDuration(text);

@@ -2,6 +2,8 @@ import { whenAborted } from '../core/abortable.js';
 import { describeError } from '../core/errors.js';
 import type { Group } from '../core/group.js';
 import type { Proxy } from '../core/proxy.js';
+import type { WakeHistory } from '../core/wake-history.js';
+import { WAKE_COMMAND_NO_WAIT_REASON, WAKE_COMMAND_REASON } from '../core/wake-cause.js';
 import type { LabelProblem } from '../discovery/labels.js';
 import { type ControlApi, type SleepResult, UnknownGroupError, type WakeProgress, type WakeResult } from './control-api.js';
 import { groupStatusFromSnapshot, type ListenerStatus, type ProxyInfo, type StatusDocument } from './status-document.js';
@@ -12,6 +14,8 @@ export class ProxyControl implements ControlApi {
     private readonly proxy: Proxy,
     private readonly info: ProxyInfo,
     private readonly problems: () => readonly LabelProblem[],
+    /** Who woke each group and when it last slept; without it status leaves those fields null. */
+    private readonly history: WakeHistory | null = null,
   ) {}
 
   status(): StatusDocument {
@@ -24,7 +28,7 @@ export class ProxyControl implements ControlApi {
     }
     const groups = this.proxy
       .allGroups()
-      .map((group) => groupStatusFromSnapshot(group.snapshot(), this.info.pid, listeners.get(group.name) ?? [], problems, now))
+      .map((group) => groupStatusFromSnapshot(group.snapshot(), this.info.pid, listeners.get(group.name) ?? [], problems, now, this.history?.snapshot(group) ?? null))
       .sort((a, b) => a.name.localeCompare(b.name));
     return { schemaVersion: 1, proxies: [this.info], groups, problems, notes: [], docker: null };
   }
@@ -33,13 +37,13 @@ export class ProxyControl implements ControlApi {
     const group = this.find(name);
     group.touch();
     if (!options.wait) {
-      group.hold('wake requested (proxytainer wake --no-wait)', { force: true }).promise.catch(() => undefined);
+      group.hold(WAKE_COMMAND_NO_WAIT_REASON, { force: true }).promise.catch(() => undefined);
       return { ok: true, state: group.state };
     }
     const off = group.onTransition(({ to, detail }) => {
       onProgress({ state: to, detail });
     });
-    const held = group.hold('wake requested (proxytainer wake)', { force: true }); // an operator goes past a backoff
+    const held = group.hold(WAKE_COMMAND_REASON, { force: true }); // an operator goes past a backoff
     // The caller going away stops its wait, not the wake.
     const stopWatching = whenAborted(signal, (reason) => {
       held.cancel(reason);

@@ -1,9 +1,13 @@
+import { formatDuration } from '../core/duration.js';
+import type { GroupHealth } from '../core/group-health.js';
 import type { GroupStateName } from '../core/group-machine.js';
 import type { GroupSnapshot } from '../core/group.js';
 import { LABEL } from '../core/labels.js';
 import type { HealthStatus, Member } from '../core/runtime.js';
 import { formatSleepPlan } from '../core/sleep-plan.js';
 import { planStart, type StartProblem } from '../core/start-order.js';
+import type { WakeCause } from '../core/wake-cause.js';
+import type { HistorySnapshot, WakeOutcome } from '../core/wake-history.js';
 import type { LabelProblem } from '../discovery/labels.js';
 
 /**
@@ -84,7 +88,51 @@ export interface GroupStatus {
   readonly waitingFor: string | null;
   /** Failed wakes in a row, and in how many seconds the next may begin (null: at once); null without a proxy. */
   readonly backoff: { readonly failures: number; readonly retryInSeconds: number | null } | null;
+  /** The last wake since the proxy started: when, who or what woke it, how long it took, how it ended. null: none, or no proxy. */
+  readonly lastWake?: WakeStatus | null;
+  /** The last time the group went to sleep (reached Idle), and why. null: never since the proxy started, or no proxy. */
+  readonly lastSleep?: SleepStatus | null;
+  /** While Running under a proxy: what keeps it awake now, and when it sleeps. null otherwise. */
+  readonly awake?: AwakeStatus | null;
+  /** What the health endpoint (--metrics) answers for the group; null without a proxy. */
+  readonly health?: GroupHealth | null;
 }
+
+export interface WakeStatus {
+  /** ISO time the wake started. */
+  readonly at: string;
+  /** `connection from 203.0.113.7:51234 on port 443`, `wake command`, `start made outside proxytainer (every member is running)`. */
+  readonly reason: string;
+  readonly by: WakeCause;
+  readonly result: WakeOutcome;
+  /** From the start to ready (or to the failure); null while starting, and for a start made outside. */
+  readonly durationSeconds: number | null;
+  /** Why it failed or was cancelled. */
+  readonly error: string | null;
+  /** While starting: what it still waits for. */
+  readonly waitingFor: string | null;
+}
+
+export interface SleepStatus {
+  /** ISO time it reached Idle. */
+  readonly at: string;
+  /** `no traffic for 5m`, `sleep requested (proxytainer sleep)`, `web exited (exit code 0) (changed outside proxytainer)`, `wake failed: …`. */
+  readonly reason: string;
+  /** How the stop ended, when proxytainer stopped it: `every member stopped`, `stop failed: …`. */
+  readonly outcome: string | null;
+}
+
+export interface AwakeStatus {
+  /** Open connections (connecting included), and where they come from, as far as known (at most 20 listed). */
+  readonly connections: { readonly open: number; readonly from: readonly string[] };
+  /** What keeps the group awake now, in a phrase. */
+  readonly keptAwakeBy: string;
+  /** ISO time of the idle stop if nothing else happens. */
+  readonly sleepsAt: string | null;
+}
+
+/** Most client addresses listed in `awake.connections.from`. */
+const LISTED_PEERS = 20;
 
 export function memberStatus(member: Member): MemberStatus {
   return {
@@ -113,6 +161,48 @@ function membersOf(members: readonly Member[] | null): GroupStatus['members'] {
   return { running: all.filter((m) => m.phase === 'running').length, total: all.length, list: all.map(memberStatus) };
 }
 
+function isoBefore(now: Date, msAgo: number): string {
+  return new Date(now.getTime() - msAgo).toISOString();
+}
+
+/** What keeps a Running group awake, by the same rules as the idle check (src/core/group.ts). */
+function keptAwakeBy(snapshot: GroupSnapshot): string {
+  const connecting = Math.max(0, snapshot.connecting - snapshot.held);
+  if (connecting > 0) return `${connecting} connection(s) being connected to the upstream`;
+  if (snapshot.settings.connectionsKeepAwake && snapshot.open > 0) return `${snapshot.open} open connection(s) (open connections keep it awake)`;
+  // No ages here ('2s ago'): lastActivity has the time, and status --watch reports a document when it changes.
+  return `traffic within the idle period (${formatDuration(snapshot.settings.idleMs)}); it sleeps once none moves for that long`;
+}
+
+function awakeStatus(snapshot: GroupSnapshot, now: Date): AwakeStatus | null {
+  if (snapshot.state !== 'Running') return null;
+  return {
+    connections: { open: snapshot.open + snapshot.connecting, from: snapshot.peers.slice(0, LISTED_PEERS) },
+    keptAwakeBy: keptAwakeBy(snapshot),
+    sleepsAt: snapshot.msUntilSleep === null ? null : isoBefore(now, -snapshot.msUntilSleep),
+  };
+}
+
+function historyStatus(history: HistorySnapshot, now: Date): Pick<GroupStatus, 'lastWake' | 'lastSleep' | 'health'> {
+  const { lastWake, lastSleep } = history;
+  return {
+    lastWake:
+      lastWake === null
+        ? null
+        : {
+            at: isoBefore(now, lastWake.msAgo),
+            reason: lastWake.description,
+            by: lastWake.cause,
+            result: lastWake.result,
+            durationSeconds: lastWake.durationMs === null ? null : Math.round(lastWake.durationMs) / 1000,
+            error: lastWake.error,
+            waitingFor: lastWake.waitingFor,
+          },
+    lastSleep: lastSleep === null ? null : { at: isoBefore(now, lastSleep.msAgo), reason: lastSleep.reason, outcome: lastSleep.outcome },
+    health: history.health,
+  };
+}
+
 /** A group as its proxy sees it. */
 export function groupStatusFromSnapshot(
   snapshot: GroupSnapshot,
@@ -120,6 +210,7 @@ export function groupStatusFromSnapshot(
   listeners: readonly ListenerStatus[],
   problems: readonly LabelProblem[],
   now: Date,
+  history: HistorySnapshot | null = null,
 ): GroupStatus {
   return {
     name: snapshot.name,
@@ -143,6 +234,8 @@ export function groupStatusFromSnapshot(
     startOrder: snapshot.startOrder,
     waitingFor: snapshot.waitingFor,
     backoff: { failures: snapshot.backoff.failures, retryInSeconds: snapshot.backoff.msUntilRetry === null ? null : Math.ceil(snapshot.backoff.msUntilRetry / 1000) },
+    ...(history === null ? { lastWake: null, lastSleep: null, health: null } : historyStatus(history, now)),
+    awake: awakeStatus(snapshot, now),
   };
 }
 
@@ -170,5 +263,9 @@ export function groupStatusFromBackend(
     startOrder: startOrderOf(members),
     waitingFor: null,
     backoff: null,
+    lastWake: null,
+    lastSleep: null,
+    awake: null,
+    health: null,
   };
 }

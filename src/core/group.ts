@@ -97,6 +97,10 @@ export interface GroupSnapshot {
   readonly held: number;
   readonly connecting: number;
   readonly open: number;
+  /** Where the open connections come from, where the listener said (`203.0.113.7:51234`). */
+  readonly peers: readonly string[];
+  /** Connections since the group was created. */
+  readonly accepted: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
   /** With a byte threshold: bytes moved in the last idle period. */
@@ -263,10 +267,12 @@ export class Group {
   /**
    * Registers a new client connection; it counts as activity and keeps the
    * group from stopping until it is spliced or gone. `abort` closes it, while
-   * it is not yet spliced, when the wake it waits for fails.
+   * it is not yet spliced, when the wake it waits for fails. `peer` says where
+   * it comes from (`203.0.113.7:51234`) when `status` asks: reading a socket's
+   * peer is a system call, too dear to make for every connection.
    */
-  track(abort: () => void): ConnectionTracker {
-    return this.traffic.track(abort);
+  track(abort: () => void, peer?: () => string): ConnectionTracker {
+    return this.traffic.track(abort, peer);
   }
 
   snapshot(): GroupSnapshot {
@@ -288,6 +294,8 @@ export class Group {
       held: this.waiters.size,
       connecting: traffic.connecting,
       open: traffic.open,
+      peers: traffic.peers(),
+      accepted: traffic.accepted,
       bytesIn: traffic.bytesIn,
       bytesOut: traffic.bytesOut,
       bytesInIdleWindow: traffic.window?.sum(now) ?? null,

@@ -8,6 +8,7 @@ export const LABEL = {
   dependsOn: 'proxytainer.depends-on',
   sleep: 'proxytainer.sleep',
   idleThreshold: 'proxytainer.idle-threshold',
+  webhook: 'proxytainer.webhook',
 } as const;
 
 /** Labels compose writes on the containers it creates, which proxytainer reads too. */

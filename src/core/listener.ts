@@ -215,7 +215,7 @@ export class Listener {
   private async serve(client: Socket): Promise<void> {
     const { clock } = this.deps;
     const deadline = clock.now() + this.group.settings.startTimeoutMs;
-    const tracker = this.group.track(() => client.destroy());
+    const tracker = this.group.track(() => client.destroy(), () => peerOf(client));
     try {
       for (;;) {
         if (this.group.state !== 'Running' && !(await this.holdUntilRunning(client))) return;

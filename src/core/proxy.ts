@@ -24,6 +24,7 @@ export interface ProxyOptions {
 export class Proxy {
   private readonly groups = new Map<string, Group>();
   private readonly listeners = new Set<Listener>();
+  private readonly observers = new Set<(group: Group) => void>();
   private readonly holdLimit: HoldLimit;
 
   constructor(private readonly options: ProxyOptions) {
@@ -36,9 +37,22 @@ export class Proxy {
     if (group === undefined) {
       group = new Group(name, settings, this.options);
       this.groups.set(name, group);
+      // Before the first reading, so observers see every transition, a start made outside included.
+      for (const observer of this.observers) observer(group);
       group.watch();
     }
     return group;
+  }
+
+  /**
+   * Calls `observer` with every group there is and every group created later,
+   * before it makes its first transition (metrics, webhooks, wake history).
+   * Returns an unsubscribe function.
+   */
+  onGroup(observer: (group: Group) => void): () => void {
+    this.observers.add(observer);
+    for (const group of this.groups.values()) observer(group);
+    return () => this.observers.delete(observer);
   }
 
   findGroup(name: string): Group | undefined {

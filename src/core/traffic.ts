@@ -13,13 +13,15 @@ export interface ConnectionTracker {
 /** A group's connections and activity, shared with each connection's tracker. */
 export class Traffic {
   connecting = 0;
+  /** Connections tracked since the group was created, for the connections counter (metrics). */
+  accepted = 0;
   bytesIn = 0;
   bytesOut = 0;
   lastActivity: number;
   /** Whether anything happened since the group was created, for status (the idle clock starts at creation regardless). */
   active = false;
-  /** How to close each open connection when the group stops. */
-  readonly cuts = new Set<() => void>();
+  /** How to close each open connection when the group stops, and where it comes from (`status`), when known. */
+  readonly cuts = new Map<() => void, (() => string) | undefined>();
   /** How to close each connection still connecting, when the wake it waited for fails. */
   readonly aborts = new Set<() => void>();
   /** Bytes over the last idle period, when the group sleeps below a byte threshold rather than after silence. */
@@ -53,6 +55,13 @@ export class Traffic {
     return this.cuts.size;
   }
 
+  /** Where the open connections come from (`203.0.113.7:51234`), as far as known; unknown ones are left out. */
+  peers(): string[] {
+    const peers: string[] = [];
+    for (const peer of this.cuts.values()) if (peer !== undefined) peers.push(peer());
+    return peers;
+  }
+
   touch(): void {
     this.lastActivity = this.clock.now();
     this.active = true;
@@ -60,10 +69,11 @@ export class Traffic {
 
   /**
    * A new connection: it counts as activity and keeps the group from stopping
-   * until it is spliced or gone. `abort` closes it while it is not yet spliced.
+   * until it is spliced or gone. `abort` closes it while it is not yet spliced;
+   * `peer` says where it comes from, for `status`.
    */
-  track(abort: () => void): ConnectionTracker {
-    return new Tracker(this, abort);
+  track(abort: () => void, peer?: () => string): ConnectionTracker {
+    return new Tracker(this, abort, peer);
   }
 
   /** Closes every connection not yet spliced; returns how many there were. */
@@ -76,7 +86,7 @@ export class Traffic {
 
   /** Closes every open connection; returns how many there were. */
   cutAll(): number {
-    const cuts = [...this.cuts];
+    const cuts = [...this.cuts.keys()];
     this.cuts.clear();
     for (const cut of cuts) cut();
     return cuts.length;
@@ -95,7 +105,9 @@ class Tracker implements ConnectionTracker {
   constructor(
     private readonly traffic: Traffic,
     private readonly abort: () => void,
+    private readonly peer: (() => string) | undefined,
   ) {
+    traffic.accepted++;
     traffic.connecting++;
     traffic.aborts.add(abort);
     traffic.touch();
@@ -107,7 +119,7 @@ class Tracker implements ConnectionTracker {
     this.traffic.connecting--;
     this.traffic.aborts.delete(this.abort);
     this.cut = cut;
-    this.traffic.cuts.add(cut);
+    this.traffic.cuts.set(cut, this.peer);
     this.traffic.established();
   }
 

@@ -2,6 +2,7 @@ import { formatHostPort, type HostPort, reachesListener } from '../core/address.
 import { formatBytes } from '../core/bytes.js';
 import { formatDuration } from '../core/duration.js';
 import { formatSleepPlan } from '../core/sleep-plan.js';
+import { redactUrl } from '../core/webhook-url.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { LABEL } from '../core/labels.js';
 import { type DeclaredSettings, type LabelProblem, readMemberLabels } from './labels.js';
@@ -66,16 +67,18 @@ class SettingsVote {
   private readonly idleThreshold = new FirstWins(LABEL.idleThreshold, formatBytes);
   private readonly health = new FirstWins<boolean>(LABEL.health, String);
   private readonly sleep = new FirstWins(LABEL.sleep, formatSleepPlan);
+  private readonly webhook = new FirstWins(LABEL.webhook, redactUrl);
 
   offer(declared: DeclaredSettings, container: string, group: string, problems: LabelProblem[]): void {
     this.idle.offer(declared.idleMs, container, group, problems);
     this.idleThreshold.offer(declared.idleThresholdBytes, container, group, problems);
     this.health.offer(declared.health, container, group, problems);
     this.sleep.offer(declared.sleep, container, group, problems);
+    this.webhook.offer(declared.webhook, container, group, problems);
   }
 
   result(): DeclaredSettings {
-    return { idleMs: this.idle.value, idleThresholdBytes: this.idleThreshold.value, health: this.health.value, sleep: this.sleep.value };
+    return { idleMs: this.idle.value, idleThresholdBytes: this.idleThreshold.value, health: this.health.value, sleep: this.sleep.value, webhook: this.webhook.value };
   }
 }
 

@@ -48,6 +48,7 @@ export class Discovery {
   private readonly queue: SerialQueue;
   private unsubscribe: (() => void) | null = null;
   private problems: readonly LabelProblem[] = [];
+  private groups: DiscoveryPlan['groups'] = new Map();
   private reported = new Set<string>();
   private stopped = false;
 
@@ -78,6 +79,11 @@ export class Discovery {
     return this.problems;
   }
 
+  /** The group's own webhook (the proxytainer.webhook label) as the last reconcile read it. */
+  webhookFor(group: string): URL | undefined {
+    return this.groups.get(group)?.webhook;
+  }
+
   /** Runs a reconcile after any in flight; a burst of changes costs one. */
   reconcile(reason: string): void {
     if (this.stopped) return;
@@ -96,6 +102,7 @@ export class Discovery {
       return;
     }
     logger.trace(`reconciling after ${reason}: ${plan.groups.size} group(s), ${plan.listeners.size} port(s)`);
+    this.groups = plan.groups;
     this.applyGroups(plan);
     this.closeListeners(plan);
     const bindProblems = await this.openListeners(plan);

@@ -7,6 +7,7 @@ import { parseDependsOn } from '../core/dependencies.js';
 import type { SleepPlan } from '../core/group.js';
 import { groupsOf, LABEL, splitList } from '../core/labels.js';
 import { parseSleepPlan } from '../core/sleep-plan.js';
+import { parseWebhookUrl } from '../core/webhook-url.js';
 
 /** A label value that could not be used; reported in the log and in `status`, never fatal. */
 export interface LabelProblem {
@@ -29,6 +30,8 @@ export interface DeclaredSettings {
   readonly idleThresholdBytes: number | undefined;
   readonly health: boolean | undefined;
   readonly sleep: SleepPlan | undefined;
+  /** Where this group's state changes are POSTed, besides --webhook. */
+  readonly webhook: URL | undefined;
 }
 
 /** What one container's labels declare, after dropping what could not be read. */
@@ -54,14 +57,14 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
     problem(LABEL.group, 'the group name is empty; give the group a name, e.g. proxytainer.group=web');
     return { declaration: null, problems };
   }
-  /** Reads an optional setting label; an unreadable value is a problem, and the default applies. */
-  const setting = <T>(label: string, parse: (text: string) => T): T | undefined => {
+  /** Reads an optional setting label; an unreadable value is a problem, and `otherwise` says what happens instead. */
+  const setting = <T>(label: string, parse: (text: string) => T, otherwise = 'the default applies'): T | undefined => {
     const text = container.labels[label];
     if (text === undefined) return undefined;
     try {
       return parse(text);
     } catch (error) {
-      problem(label, `${describeError(error)}; the default applies`, group);
+      problem(label, `${describeError(error)}; ${otherwise}`, group);
       return undefined;
     }
   };
@@ -116,8 +119,9 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   });
   const sleep = setting(LABEL.sleep, parseSleepPlan);
   const idleThresholdBytes = setting(LABEL.idleThreshold, parseBytes);
+  const webhook = setting(LABEL.webhook, parseWebhookUrl, "this group's changes are not sent there");
   const dependsOn = container.labels[LABEL.dependsOn];
   if (dependsOn !== undefined) for (const message of parseDependsOn(dependsOn).problems) problem(LABEL.dependsOn, `${message}; that dependency is ignored`, group);
 
-  return { declaration: { container, groups, ports, idleMs, idleThresholdBytes, health, sleep }, problems };
+  return { declaration: { container, groups, ports, idleMs, idleThresholdBytes, health, sleep, webhook }, problems };
 }

@@ -25,6 +25,10 @@ describe('command line', () => {
     [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--idle', '0'], /'--idle <duration>' argument '0' is invalid\. "0" must be longer than zero/],
     [['--port', '5001', '--host', 'localhost:5000'], /--group is required with --port and --host/],
     [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--bogus'], /unknown option '--bogus'/],
+    [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--webhook', 'ftp://x/'], /'--webhook <url>' argument 'ftp:\/\/x\/' is invalid\. "ftp:\/\/x\/" is not an http or https URL/],
+    [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--webhook', 'https://ok/', '--webhook', 'hooks'], /'--webhook <url>' argument 'hooks' is invalid\. "hooks" is not a URL/],
+    [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--metrics', '9464'], /'--metrics <address>' argument '9464' is invalid\. "9464" has no address; write 127\.0\.0\.1:9464 \(this machine only\) or :9464/],
+    [['--port', '5001', '--host', 'localhost:5000', '--group', 'g', '--metrics', ':99999'], /'--metrics <address>' argument ':99999' is invalid\. port 99999 is out of range/],
   ];
   for (const [args, message] of usageErrors) {
     it(`usage error, exit 2: ${args.join(' ')}`, async () => {

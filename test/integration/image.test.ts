@@ -89,7 +89,7 @@ dockerSuite('the sidecar image and the compose example', () => {
   it('compose: the original example wakes the server through the published port and puts it to sleep again', { timeout: 300_000 }, async (t) => {
     const compose = await timed('compose command', composeCommand);
     const group = uniqueName('sidecar');
-    const port = await freePort();
+    const [port, metricsPort] = [await freePort(), await freePort()];
     // What the test changes in the example: its own image names (no registry),
     // a group of its own (groups are engine-wide), a short idle period, and labels
     // for cleanup. Ports come from PROXYTAINER_PORT: compose appends override ports.
@@ -100,7 +100,7 @@ dockerSuite('the sidecar image and the compose example', () => {
         'services:',
         '  proxytainer:',
         `    image: "${IMAGE}"`,
-        `    command: --port 5001 --host localhost:5000 --group ${group} --idle 2`,
+        `    command: --port 5001 --host localhost:5000 --group ${group} --idle 2 --metrics :9464`,
         '    environment:',
         '      - PROXYTAINER_LOG=debug',
         '    labels:',
@@ -121,6 +121,7 @@ dockerSuite('the sidecar image and the compose example', () => {
     );
     const sidecar = new ComposeProject(compose, uniqueName('proxytainer-sidecar-test'), [join(ROOT, 'docker-compose.yml'), override], {
       PROXYTAINER_PORT: `127.0.0.1:${port}`,
+      PROXYTAINER_METRICS_PORT: `127.0.0.1:${metricsPort}`,
     });
     project = sidecar;
 
@@ -154,6 +155,10 @@ dockerSuite('the sidecar image and the compose example', () => {
 
     // And woken once more: the restarted server is back in the proxy's network namespace.
     assert.match(await greetAndEcho(port), /^hello /);
+    // The metrics, published on loopback as the example publishes them, counted the wakes.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^proxytainer_wakes_total\\{group="${group}",result="ready"\\} 2$`, 'm'));
+    assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/groups/${group}/health`)).status, 200);
     t.diagnostic(timings.join(', '));
   });
 

@@ -62,6 +62,23 @@ describe('reading member labels', () => {
     assert.equal(declaration.health, false);
   });
 
+  it('reads a group webhook; one that is not http(s) is a problem naming the label, and the group lives on without it', () => {
+    const plan = planDiscovery([
+      container('a', { 'proxytainer.group': 'g', 'proxytainer.webhook': 'https://user:pw@hooks.example.com/p?token=t' }, 1),
+      container('b', { 'proxytainer.group': 'g', 'proxytainer.webhook': 'https://other.example.com/' }, 2),
+      container('c', { 'proxytainer.group': 'h', 'proxytainer.webhook': 'ftp://hooks.example.com/' }, 3),
+    ]);
+    assert.equal(plan.groups.get('g')?.webhook?.href, 'https://user:pw@hooks.example.com/p?token=t');
+    assert.equal(plan.groups.get('h')?.webhook, undefined);
+    assert.ok(plan.groups.has('h'));
+    assert.deepEqual(plan.problems.map((p) => [p.container, p.label, p.group]), [
+      ['b', 'proxytainer.webhook', 'g'],
+      ['c', 'proxytainer.webhook', 'h'],
+    ]);
+    assert.match(plan.problems[0]?.message ?? '', /^https:\/\/other\.example\.com\/ disagrees with https:\/\/hooks\.example\.com\/p on a/);
+    assert.match(plan.problems[1]?.message ?? '', /"ftp:\/\/hooks\.example\.com\/" is not an http or https URL .*; this group's changes are not sent there/);
+  });
+
   it('an empty group name is a problem and no membership', () => {
     const { declaration, problems } = readMemberLabels(container('web', { 'proxytainer.group': ' ' }));
     assert.equal(declaration, null);

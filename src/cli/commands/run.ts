@@ -11,6 +11,11 @@ import { currentUid, defaultControlDir } from '../../control/control-paths.js';
 import { ProxyControl } from '../../control/proxy-control.js';
 import type { ProxyInfo } from '../../control/status-document.js';
 import { Discovery } from '../../discovery/discovery.js';
+import { WakeHistory } from '../../core/wake-history.js';
+import { countingBackend } from '../../metrics/counting-backend.js';
+import type { MetricsAddress } from '../../metrics/metrics-server.js';
+import { ProxyMetrics } from '../../metrics/proxy-metrics.js';
+import { startObservability } from '../observability.js';
 import type { CliContext } from '../cli-context.js';
 import { createConsoleLogger, logLevelFromEnv } from '../console-logger.js';
 import { heldLimitWarning, openFileLimit } from '../fd-limit.js';
@@ -18,7 +23,19 @@ import { packageInfo } from '../package-info.js';
 import { describeShared, managersOf, peersOf, runningProxies } from '../proxies.js';
 import type { Logger } from '../../core/logger.js';
 import { controlSocketOption } from './control-socket-option.js';
-import { bindOption, bytesOption, countOption, durationOption, groupNameOption, hostPortOption, portOption, positiveDurationOption, sleepPlanOption } from '../option-parsers.js';
+import {
+  bindOption,
+  bytesOption,
+  countOption,
+  durationOption,
+  groupNameOption,
+  hostPortOption,
+  metricsAddressOption,
+  portOption,
+  positiveDurationOption,
+  sleepPlanOption,
+  webhookOption,
+} from '../option-parsers.js';
 import { formatSleepPlan, STOP } from '../../core/sleep-plan.js';
 import { formatBytes } from '../../core/bytes.js';
 
@@ -37,6 +54,8 @@ export interface RunOptions {
   readonly maxHeld: number;
   readonly shutdownGrace: number;
   readonly controlSocket?: string;
+  readonly metrics?: MetricsAddress;
+  readonly webhook?: readonly URL[];
 }
 
 export const DEFAULT_MAX_HELD = 10_000;
@@ -68,6 +87,8 @@ export function registerRun(program: Command, context: CliContext): void {
     .addOption(new Option('--max-held <count>', 'most connections held at once while groups wake; more are refused').argParser(countOption).default(DEFAULT_MAX_HELD))
     .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long open connections may finish').argParser(durationOption).default(5_000, '5s'))
     .addOption(controlSocketOption())
+    .option('--metrics <address>', 'serve Prometheus metrics and group health over HTTP on this address (127.0.0.1:9464, :9464, [::1]:9464); off by default, do not expose it publicly', metricsAddressOption)
+    .option('--webhook <url>', "POST every group's state changes as JSON to this http(s) URL (repeatable)", webhookOption)
     .action(async (options: RunOptions) => {
       context.exitCode = await run(options, context);
     });
@@ -123,14 +144,32 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   const shutdown = context.shutdownRequested();
   const fdWarning = heldLimitWarning(options.maxHeld, openFileLimit());
   if (fdWarning !== null) logger.warn(fdWarning);
-  const { backend, endpoint, chosenBy, version } = await context.connect({ logger, group: groupName });
-  logger.info(`using ${version} at ${endpoint} (chosen by ${chosenBy})`);
+  const connection = await context.connect({ logger, group: groupName });
+  logger.info(`using ${connection.version} at ${connection.endpoint} (chosen by ${connection.chosenBy})`);
+  const metrics = options.metrics === undefined ? null : new ProxyMetrics(packageInfo.version);
+  const backend = metrics === null ? connection.backend : countingBackend(connection.backend, (operation) => {
+    metrics.countDockerRequest(operation);
+  });
   const controlPath = options.controlSocket ?? join(defaultControlDir(context.env, currentUid()), `${process.pid}.sock`);
   const proxy = new Proxy({ runtime: backend, clock: context.clock, logger, maxHeld: options.maxHeld, peers: peersOf(controlPath, context.env) });
+  const history = new WakeHistory(proxy, { clock: context.clock, logger });
   const settings = groupSettings(options);
   let discovery: Discovery | null = null;
   let control: ControlServer | null = null;
+  let stopObserving: (() => Promise<void>) | null = null;
   try {
+    stopObserving = await startObservability({
+      proxy,
+      history,
+      metrics,
+      metricsAddress: options.metrics,
+      webhooks: options.webhook ?? [],
+      webhookFor: (group) => (discovery === null ? undefined : discovery.webhookFor(group)),
+      pid: process.pid,
+      version: packageInfo.version,
+      clock: context.clock,
+      logger,
+    });
     backend.follow();
     if (staticMode) {
       const group = proxy.group(groupName ?? '', settings);
@@ -145,14 +184,14 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
       pid: process.pid,
       version: packageInfo.version,
       mode: staticMode ? 'static' : 'discovery',
-      docker: endpoint,
+      docker: connection.endpoint,
       controlSocket: controlPath,
       startedAt: new Date().toISOString(),
     };
     const problems = discovery === null ? () => [] : discovery.currentProblems.bind(discovery);
     const explicit = options.controlSocket !== undefined;
     try {
-      control = await ControlServer.start(controlPath, new ProxyControl(proxy, info, problems), logger, { explicit });
+      control = await ControlServer.start(controlPath, new ProxyControl(proxy, info, problems, history), logger, { explicit });
     } catch (error) {
       // A socket asked for must work; without the default one the proxy still proxies (a read-only /run, say).
       if (explicit) throw error;
@@ -165,6 +204,8 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
     await control?.close();
     await discovery?.stop();
     await proxy.shutdown(options.shutdownGrace);
+    await stopObserving?.();
+    history.close();
     await backend.close();
   }
   logger.info('stopped');
