@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import { parseBindAddress, parseHostPort, parsePort, type HostPort } from '../core/address.js';
+import { parseBindAddress, parseHostPort, parsePortSpec, type HostPort, type PortSpec } from '../core/address.js';
+import { parseByteSize } from '../core/byte-size.js';
 import { parseDuration } from '../core/duration.js';
 import { describeError } from '../core/errors.js';
 
@@ -14,10 +15,15 @@ function forCommander<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
-export const portOption = forCommander(parsePort);
+export const portOption = forCommander<PortSpec>(parsePortSpec);
 export const hostPortOption = forCommander<HostPort>(parseHostPort);
 export const durationOption = forCommander(parseDuration);
 export const bindOption = forCommander(parseBindAddress);
+export const byteSizeOption = forCommander((text) => {
+  const bytes = parseByteSize(text);
+  if (bytes < 1) throw new Error(`"${text}" must be at least 1 byte`);
+  return bytes;
+});
 
 export const positiveDurationOption = forCommander((text) => {
   const ms = parseDuration(text);

@@ -16,8 +16,8 @@ describe('reading member labels', () => {
     );
     assert.deepEqual(problems, []);
     assert.deepEqual(declaration?.ports, [
-      { port: 8080, upstream: { host: 'app', port: 80 } },
-      { port: 8443, upstream: null },
+      { port: 8080, protocol: 'tcp', upstream: { host: 'app', port: 80 } },
+      { port: 8443, protocol: 'tcp', upstream: null },
     ]);
   });
 
@@ -31,7 +31,7 @@ describe('reading member labels', () => {
         'proxytainer.health': 'maybe',
       }),
     );
-    assert.deepEqual(declaration?.ports, [{ port: 8080, upstream: { host: 'ok', port: 1 } }]);
+    assert.deepEqual(declaration?.ports, [{ port: 8080, protocol: 'tcp', upstream: { host: 'ok', port: 1 } }]);
     assert.deepEqual(
       problems.map((p) => [p.container, p.label, p.group]),
       [
@@ -90,7 +90,7 @@ describe('planning discovery', () => {
     const newer = container('b', { 'proxytainer.group': 'two', 'proxytainer.port': '80' }, 200);
     for (const listing of [[older, newer], [newer, older]]) {
       const plan = planDiscovery(listing);
-      assert.equal(plan.listeners.get(80)?.group, 'one');
+      assert.equal(plan.listeners.get('80/tcp')?.group, 'one');
       assert.equal(plan.problems.length, 1);
       assert.equal(plan.problems[0]?.container, 'b');
       assert.match(plan.problems[0].message, /port 80 is already claimed by group one \(a-new-name\); this claim is ignored/);
@@ -126,7 +126,7 @@ describe('planning discovery', () => {
       container('bad', { 'proxytainer.group': 'broken', 'proxytainer.port': 'eighty' }),
       container('good', { 'proxytainer.group': 'fine', 'proxytainer.port': '81' }),
     ]);
-    assert.equal(plan.listeners.get(81)?.group, 'fine');
+    assert.equal(plan.listeners.get('81/tcp')?.group, 'fine');
     assert.ok(plan.groups.has('broken'));
     assert.equal(plan.problems.length, 1);
   });
@@ -136,7 +136,7 @@ describe('planning discovery', () => {
       container('loop', { 'proxytainer.group': 'a', 'proxytainer.port': '8080,8081', 'proxytainer.upstream': '127.0.0.1:8080,localhost:9000' }),
       container('own', { 'proxytainer.group': 'b', 'proxytainer.port': '8082,8083', 'proxytainer.upstream': ',[::1]:8083' }),
     ]);
-    assert.deepEqual([...plan.listeners.keys()], [8081, 8082], 'the looping ports are not served, the others are');
+    assert.deepEqual([...plan.listeners.keys()], ['8081/tcp', '8082/tcp'], 'the looping ports are not served, the others are');
     assert.deepEqual(
       plan.problems.map((p) => [p.container, p.label, p.group]),
       [

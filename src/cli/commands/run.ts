@@ -1,10 +1,11 @@
 import { type Command, Option } from 'commander';
-import { formatHostPort, type HostPort, reachesListener } from '../../core/address.js';
+import { formatHostPort, type HostPort, type PortSpec, reachesListener } from '../../core/address.js';
 import { formatDuration } from '../../core/duration.js';
 import { describeError, UsageError } from '../../core/errors.js';
 import type { GroupSettings } from '../../core/group.js';
 import { fixedUpstream } from '../../core/listener.js';
 import { Proxy } from '../../core/proxy.js';
+import { DEFAULT_UDP_SETTINGS } from '../../core/udp-settings.js';
 import { join } from 'node:path';
 import { ControlServer } from '../../control/control-server.js';
 import { currentUid, defaultControlDir } from '../../control/control-paths.js';
@@ -17,10 +18,10 @@ import { packageInfo } from '../package-info.js';
 import { describeShared, managersOf, runningProxies } from '../proxies.js';
 import type { Logger } from '../../core/logger.js';
 import { controlSocketOption } from './control-socket-option.js';
-import { bindOption, countOption, durationOption, groupNameOption, hostPortOption, portOption, positiveDurationOption } from '../option-parsers.js';
+import { bindOption, byteSizeOption, countOption, durationOption, groupNameOption, hostPortOption, portOption, positiveDurationOption } from '../option-parsers.js';
 
 export interface RunOptions {
-  readonly port?: number;
+  readonly port?: PortSpec;
   readonly host?: HostPort;
   readonly group?: string;
   readonly idle: number;
@@ -30,6 +31,10 @@ export interface RunOptions {
   readonly bind?: string;
   readonly connectionsKeepAwake?: boolean;
   readonly maxHeld: number;
+  readonly udpTimeout: number;
+  readonly maxFlows: number;
+  readonly maxHeldDatagrams: number;
+  readonly maxHeldBytes: number;
   readonly shutdownGrace: number;
   readonly controlSocket?: string;
 }
@@ -45,8 +50,8 @@ export function registerRun(program: Command, context: CliContext): void {
         'Static mode: --port, --host and --group, as the original proxytainer. The subcommand may be left out: proxytainer --port 5001 --host localhost:5000 --group mygroup\n' +
         'Discovery mode: without --port and --host, every container labelled proxytainer.group is a member, and proxytainer.port / proxytainer.upstream on the members say what to listen on and where to forward. --group limits it to one group; the other options are defaults that the labels proxytainer.idle and proxytainer.health override.',
     )
-    .option('-p, --port <port>', 'port to listen on', portOption)
-    .option('--host <host:port>', 'where to forward connections (resolved at every connect)', hostPortOption)
+    .option('-p, --port <port>', 'port to listen on: 5001 (TCP), or 27015/udp', portOption)
+    .option('--host <host:port>', 'where to forward connections (resolved at every connect), over the port\'s protocol', hostPortOption)
     .option('-g, --group <name>', 'the group: containers labelled proxytainer.group=<name>', groupNameOption)
     .addOption(new Option('--idle <duration>', 'stop the group after this long without traffic (seconds, or 500ms/30s/5m/1h)').argParser(positiveDurationOption).default(300_000, '300 seconds'))
     .option('--no-health', 'forward once members run; do not wait for Docker healthchecks')
@@ -55,6 +60,10 @@ export function registerRun(program: Command, context: CliContext): void {
     .option('--bind <address>', 'address to listen on (default: every interface, IPv4 and IPv6)', bindOption)
     .option('--connections-keep-awake', 'open connections keep the group awake even when no bytes move')
     .addOption(new Option('--max-held <count>', 'most connections held at once while groups wake; more are refused').argParser(countOption).default(DEFAULT_MAX_HELD))
+    .addOption(new Option('--udp-timeout <duration>', 'a UDP flow (one client address:port) ends after this long without a datagram').argParser(positiveDurationOption).default(DEFAULT_UDP_SETTINGS.flowTimeoutMs, '60s'))
+    .addOption(new Option('--max-flows <count>', 'most UDP flows open at once; datagrams from further clients are dropped').argParser(countOption).default(DEFAULT_UDP_SETTINGS.maxFlows))
+    .addOption(new Option('--max-held-datagrams <count>', 'per group, most UDP datagrams held while it wakes; past it the oldest are dropped').argParser(countOption).default(DEFAULT_UDP_SETTINGS.maxHeldDatagrams))
+    .addOption(new Option('--max-held-bytes <size>', 'per group, most bytes of UDP datagrams held while it wakes (1048576, 512k, 4MiB)').argParser(byteSizeOption).default(DEFAULT_UDP_SETTINGS.maxHeldBytes, '1MiB'))
     .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long open connections may finish').argParser(durationOption).default(5_000, '5s'))
     .addOption(controlSocketOption())
     .action(async (options: RunOptions) => {
@@ -95,8 +104,10 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   if (staticMode && groupName === undefined) {
     throw new UsageError('--group is required with --port and --host (members carry the label proxytainer.group=<name>)');
   }
-  if (staticMode && reachesListener(host, { port, bind: options.bind })) {
-    throw new UsageError(`--host ${formatHostPort(host)} is this proxy's own --port ${port}: connections would loop back into it; give the member another port, or --bind the proxy to another address`);
+  if (staticMode && reachesListener(host, { port: port.port, bind: options.bind })) {
+    throw new UsageError(
+      `--host ${formatHostPort(host)} is this proxy's own --port ${port.protocol === 'tcp' ? port.port : `${port.port}/udp`}: ${port.protocol === 'udp' ? 'datagrams' : 'connections'} would loop back into it; give the member another port, or --bind the proxy to another address`,
+    );
   }
 
   const logger = createConsoleLogger({ level: logLevelFromEnv(context.env), write: context.terminal.err, style: context.terminal.errStyle });
@@ -104,7 +115,8 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   const shutdown = context.shutdownRequested();
   const { backend, endpoint, chosenBy, version } = await context.connect({ logger, group: groupName });
   logger.info(`using ${version} at ${endpoint} (chosen by ${chosenBy})`);
-  const proxy = new Proxy({ runtime: backend, clock: context.clock, logger, maxHeld: options.maxHeld });
+  const udp = { flowTimeoutMs: options.udpTimeout, maxFlows: options.maxFlows, maxHeldDatagrams: options.maxHeldDatagrams, maxHeldBytes: options.maxHeldBytes };
+  const proxy = new Proxy({ runtime: backend, clock: context.clock, logger, maxHeld: options.maxHeld, udp });
   const settings = groupSettings(options);
   let discovery: Discovery | null = null;
   let control: ControlServer | null = null;
@@ -112,7 +124,7 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
     backend.follow();
     if (staticMode) {
       const group = proxy.group(groupName ?? '', settings);
-      await proxy.listen({ port, bind: options.bind, upstream: fixedUpstream(host) }, group);
+      await proxy.listen({ port: port.port, protocol: port.protocol, bind: options.bind, upstream: fixedUpstream(host) }, group);
       logger.child(group.name).info(`idle ${formatDuration(settings.idleMs)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}`);
     } else {
       logger.info(`discovery mode: following containers labelled proxytainer.group${groupName === undefined ? '' : `=${groupName}`}`);
