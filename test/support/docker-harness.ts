@@ -63,6 +63,8 @@ export interface MemberSpec {
   readonly healthStartPeriodMs?: number;
   readonly labels?: Readonly<Record<string, string>>;
   readonly stopTimeoutSeconds?: number;
+  /** Bind mounts, `host:container[:ro]`. */
+  readonly binds?: readonly string[];
 }
 
 const MS = 1_000_000;
@@ -87,7 +89,7 @@ export async function createMember(spec: MemberSpec): Promise<Docker.Container> 
     Labels: { [TEST_LABEL]: RUN_ID, 'proxytainer.group': spec.group, ...spec.labels },
     ...(healthcheck === undefined ? {} : { Healthcheck: healthcheck }),
     ...(spec.stopTimeoutSeconds === undefined ? {} : { StopTimeout: spec.stopTimeoutSeconds }),
-    HostConfig: { NetworkMode: network, AutoRemove: false },
+    HostConfig: { NetworkMode: network, AutoRemove: false, ...(spec.binds === undefined ? {} : { Binds: [...spec.binds] }) },
     ...(network === 'host' || spec.aliases === undefined
       ? {}
       : { NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [...spec.aliases] } } } }),
