@@ -420,6 +420,7 @@ export class UdpListener {
         if (this.held.peek() === head) this.held.shift();
         this.target = target;
         this.proven = true;
+        this.openIfDone(head.flow);
         if (this.logger.enabled('debug')) {
           this.logger.debug(`upstream ${this.describeTarget()} took a datagram on ${this.where} after ${attempts} attempt(s) (${verdict === 'replied' ? 'it replied' : 'no refusal'})`);
         }
@@ -476,7 +477,7 @@ export class UdpListener {
       this.held.shift();
       flow.socket.send(head.data);
       sent++;
-      if (flow.held === 0) flow.open = true;
+      this.openIfDone(flow);
     }
     if (this.held.length > 0) await sleep(this.deps.clock, FLUSH_PAUSE_MS, signal);
   }
@@ -487,11 +488,16 @@ export class UdpListener {
     const connecting = flow.connect(target, this.handlersFor(flow));
     connecting.then(
       () => {
-        if (flow.held === 0 && this.proven) flow.open = true;
+        this.openIfDone(flow);
       },
       () => undefined, // the flush that waits for it reports the failure
     );
     return connecting;
+  }
+
+  /** A flow with nothing held any more sends straight to the upstream, once the upstream has taken a datagram. */
+  private openIfDone(flow: UdpFlow): void {
+    if (flow.held === 0 && flow.connected && this.proven) flow.open = true;
   }
 
   private handlersFor(flow: UdpFlow): FlowHandlers {
