@@ -1,11 +1,11 @@
-import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { abortable } from './abortable.js';
 import { formatHostPort, type HostPort, reachesListener } from './address.js';
 import { type Clock, sleep, type Timer } from './clock.js';
 import { formatDuration } from './duration.js';
-import { describeError, errorCode, UserError } from './errors.js';
+import { describeError, errorCode } from './errors.js';
+import { FlowTable } from './flow-table.js';
 import type { Group, Hold } from './group.js';
 import type { HeldDatagram, HeldDatagrams, DatagramBudget } from './held-datagrams.js';
 import type { HoldLimit } from './hold-limit.js';
@@ -14,8 +14,9 @@ import type { ListenerSpec, UpstreamSource } from './listener.js';
 import type { Logger } from './logger.js';
 import { ThrottledReport } from './throttled-report.js';
 import { FlowClosedError, type FlowHandlers, UdpFlow, type UdpTarget } from './udp-flow.js';
-import { FIRST_RETRY_MS, MAX_RETRY_MS } from './upstream.js';
 import { PROBE_QUIET_MS, probeDatagram } from './udp-probe.js';
+import { bindUdpPort } from './udp-socket.js';
+import { FIRST_RETRY_MS, MAX_RETRY_MS } from './upstream.js';
 
 export interface UdpListenerDeps {
   readonly clock: Clock;
@@ -52,8 +53,6 @@ const LOG_INTERVAL_MS = 5000;
  */
 const FLUSH_BATCH = 16;
 const FLUSH_PAUSE_MS = 1;
-/** Asked of the kernel for the listening socket (it caps this at net.core.rmem_max / wmem_max), for bursts while the event loop is busy. */
-const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 type Held = HeldDatagram<UdpFlow>;
 
@@ -72,9 +71,7 @@ function clientCount(entries: readonly Held[]): number {
 export class UdpListener {
   readonly protocol = 'udp' as const;
   private socket: Socket | null = null;
-  /** Flows by client address, then port: a lookup per datagram without building a key. */
-  private readonly flows = new Map<string, Map<number, UdpFlow>>();
-  private flowCount = 0;
+  private readonly flows = new FlowTable();
   private readonly held: HeldDatagrams<UdpFlow>;
   private readonly logger: Logger;
   private where: string;
@@ -152,7 +149,7 @@ export class UdpListener {
 
   counters(): UdpCounters {
     return {
-      flows: this.flowCount,
+      flows: this.flows.size,
       held: this.held.length,
       datagramsIn: this.datagramsIn,
       datagramsOut: this.datagramsOut,
@@ -171,19 +168,7 @@ export class UdpListener {
 
   async listen(): Promise<void> {
     const { bind } = this.spec;
-    let socket: Socket;
-    try {
-      socket = await bindSocket(bind === undefined || isIP(bind) === 6 ? 'udp6' : 'udp4', bind ?? '::', this.spec.port);
-    } catch (error) {
-      // As Node's net does: without a bind address, a host without IPv6 listens on IPv4 alone.
-      const code = errorCode(error);
-      if (bind !== undefined || code === 'EADDRINUSE' || code === 'EACCES') throw listenError(error, this.spec);
-      try {
-        socket = await bindSocket('udp4', '0.0.0.0', this.spec.port);
-      } catch (fallbackError) {
-        throw listenError(fallbackError, this.spec);
-      }
-    }
+    const socket = await bindUdpPort(this.spec.port, bind);
     this.socket = socket;
     this.boundPort = socket.address().port;
     this.where = `port ${this.boundPort}/udp`;
@@ -214,7 +199,7 @@ export class UdpListener {
     const dropped = this.held.close();
     this.dropped += dropped.length;
     if (dropped.length > 0) this.logger.info(`dropped ${dropped.length} held datagram(s) on ${this.where}: the listener is closing`);
-    for (const flow of this.allFlows()) this.endFlow(flow);
+    for (const flow of this.flows.all()) this.endFlow(flow);
     for (const report of [this.overBound, this.overFlows, this.refusals]) report.close();
     try {
       this.socket?.close();
@@ -230,7 +215,7 @@ export class UdpListener {
 
   /** The hot path: one datagram from a client. */
   private receive(data: Buffer, client: RemoteInfo): void {
-    const flow = this.flows.get(client.address)?.get(client.port) ?? this.newFlow(client);
+    const flow = this.flows.get(client.address, client.port) ?? this.newFlow(client);
     if (flow === null) return;
     this.datagramsIn++;
     this.bytesIn += data.length;
@@ -265,35 +250,21 @@ export class UdpListener {
       return null;
     }
     const flow = new UdpFlow(client.address, client.port, this.deps.clock.now());
-    let ports = this.flows.get(client.address);
-    if (ports === undefined) {
-      ports = new Map();
-      this.flows.set(client.address, ports);
-    }
-    ports.set(client.port, flow);
-    this.flowCount++;
+    this.flows.add(flow);
     if (this.logger.enabled('debug')) this.logger.debug(`new UDP flow from ${flow.peer} on ${this.where}`);
     this.armSweep();
     return flow;
   }
 
   private endFlow(flow: UdpFlow): void {
-    const ports = this.flows.get(flow.address);
-    if (ports?.get(flow.port) !== flow) return;
-    ports.delete(flow.port);
-    if (ports.size === 0) this.flows.delete(flow.address);
-    this.flowCount--;
+    if (!this.flows.delete(flow)) return;
     this.deps.flowLimit.release();
     flow.closeSocket();
   }
 
-  private *allFlows(): Generator<UdpFlow> {
-    for (const ports of [...this.flows.values()]) yield* [...ports.values()];
-  }
-
   /** Ends flows silent for the flow timeout, checking a few times per timeout; a flow with datagrams held is waiting, not silent. */
   private armSweep(): void {
-    if (this.sweepTimer !== null || this.flowCount === 0 || this.closed) return;
+    if (this.sweepTimer !== null || this.flows.size === 0 || this.closed) return;
     const every = Math.max(10, Math.min(1000, this.deps.flowTimeoutMs / 4));
     this.sweepTimer = this.deps.clock.setTimer(every, () => {
       this.sweepTimer = null;
@@ -306,7 +277,7 @@ export class UdpListener {
     const now = this.deps.clock.now();
     const timeout = this.deps.flowTimeoutMs;
     let ended = 0;
-    for (const flow of this.allFlows()) {
+    for (const flow of this.flows.all()) {
       if (flow.held === 0 && now - flow.lastActivity >= timeout) {
         this.endFlow(flow);
         ended++;
@@ -424,7 +395,7 @@ export class UdpListener {
         if (this.logger.enabled('debug')) {
           this.logger.debug(`upstream ${this.describeTarget()} took a datagram on ${this.where} after ${attempts} attempt(s) (${verdict === 'replied' ? 'it replied' : 'no refusal'})`);
         }
-        for (const flow of this.allFlows()) if (flow.held > 0 && !flow.connected) void this.connectFlow(flow);
+        for (const flow of this.flows.all()) if (flow.held > 0 && !flow.connected) void this.connectFlow(flow);
         return;
       } catch (error) {
         if (signal.aborted) throw error;
@@ -535,7 +506,7 @@ export class UdpListener {
     this.candidates = null;
     this.target = null;
     let closed = 0;
-    for (const flow of this.allFlows()) {
+    for (const flow of this.flows.all()) {
       if (flow.connected) closed++;
       flow.closeSocket();
       if (flow.held === 0) this.endFlow(flow);
@@ -549,39 +520,5 @@ class LoopError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'LoopError';
-  }
-}
-
-function bindSocket(type: SocketType, address: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket({ type, ipv6Only: false, recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES });
-    const onError = (error: Error): void => {
-      try {
-        socket.close();
-      } catch {
-        // The bind failed: nothing to close.
-      }
-      reject(error);
-    };
-    socket.once('error', onError);
-    socket.bind({ port, address }, () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
-}
-
-/** Turns a bind error into one the user can act on. */
-function listenError(error: unknown, spec: ListenerSpec): Error {
-  const where = spec.bind === undefined ? `port ${spec.port}/udp` : `${formatHostPort({ host: spec.bind, port: spec.port })}/udp`;
-  switch (errorCode(error)) {
-    case 'EADDRINUSE':
-      return new UserError(`cannot listen on ${where}: it is already in use; stop what listens there or choose another port`, { cause: error });
-    case 'EACCES':
-      return new UserError(`cannot listen on ${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE`, { cause: error });
-    case 'EADDRNOTAVAIL':
-      return new UserError(`cannot listen on ${where}: ${spec.bind ?? ''} is not an address of this machine`, { cause: error });
-    default:
-      return new UserError(`cannot listen on ${where}: ${describeError(error)}`, { cause: error });
   }
 }
