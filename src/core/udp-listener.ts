@@ -159,11 +159,18 @@ export class UdpListener {
     };
   }
 
-  /** Forwards new flows somewhere else from the next wake on; flows open now stay where they are until then. */
+  /** Forwards new flows somewhere else from now on (the new upstream is probed first); open flows stay where they are. */
   setUpstream(upstream: UpstreamSource): void {
     if (upstream.description === this.upstream.description) return;
     this.upstream = upstream;
+    this.forgetUpstream();
     this.logger.info(`${this.where} now forwards to ${upstream.description}`);
+  }
+
+  private forgetUpstream(): void {
+    this.proven = false;
+    this.candidates = null;
+    this.target = null;
   }
 
   async listen(): Promise<void> {
@@ -389,6 +396,7 @@ export class UdpListener {
         const verdict = await probeDatagram(socket, head.data, { quietMs: PROBE_QUIET_MS, signal });
         // Taken, and sent: off the hold (unless the bound dropped it while it was on its way).
         if (this.held.peek() === head) this.held.shift();
+        if (this.candidates !== candidates) continue; // the upstream changed meanwhile: the next datagram probes the new one
         this.target = target;
         this.proven = true;
         this.openIfDone(head.flow);
@@ -502,9 +510,7 @@ export class UdpListener {
   /** The group stopped: upstream sockets belong to its run. A flow with nothing held ends; one with datagrams waits for the next wake. */
   private leaveRunning(state: string): void {
     this.running.abort(new Error(`the group is ${state}`));
-    this.proven = false;
-    this.candidates = null;
-    this.target = null;
+    this.forgetUpstream();
     let closed = 0;
     for (const flow of this.flows.all()) {
       if (flow.connected) closed++;

@@ -98,6 +98,22 @@ describe('UdpListener on loopback sockets', () => {
     assert.match(logger.matching(/took a datagram/)[0] ?? '', /after ([2-9]|\d\d+) attempt\(s\)/, 'the first probes were refused');
   });
 
+  it('a new upstream takes new flows from now on; open flows stay where they are', async () => {
+    const a = await echo({ reply: (data, send) => { send(`a:${data.toString()}`); } });
+    const b = await echo({ reply: (data, send) => { send(`b:${data.toString()}`); } });
+    const { port, listener } = await setup({ upstreamPort: a.port });
+    const first = await client(port);
+    first.send('1');
+    await first.waitFor(1);
+    listener.setUpstream(fixedUpstream({ host: '127.0.0.1', port: b.port }));
+    const second = await client(port);
+    second.send('2');
+    await second.waitFor(1);
+    first.send('3');
+    await first.waitFor(2);
+    assert.deepEqual([first.texts(), second.texts()], [['a:1', 'a:3'], ['b:2']]);
+  });
+
   it('an upstream given by name (localhost) is looked up and reached', async () => {
     const server = await echo();
     const { port } = await setup({ upstreamPort: server.port, host: 'localhost' });
