@@ -1,7 +1,8 @@
 import { createSocket, type Socket, type SocketType } from 'node:dgram';
 import { isIP } from 'node:net';
 import { formatHostPort } from './address.js';
-import { describeError, errorCode, UserError } from './errors.js';
+import { errorCode } from './errors.js';
+import { listenError } from './listen-error.js';
 
 /** Asked of the kernel for a listening socket (it caps this at net.core.rmem_max / wmem_max), for bursts while the event loop is busy. */
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -32,30 +33,16 @@ function bindSocket(type: SocketType, address: string, port: number): Promise<So
  * to fix.
  */
 export async function bindUdpPort(port: number, bind: string | undefined): Promise<Socket> {
+  const where = bind === undefined ? `port ${port}/udp` : `${formatHostPort({ host: bind, port })}/udp`;
   try {
     return await bindSocket(bind === undefined || isIP(bind) === 6 ? 'udp6' : 'udp4', bind ?? '::', port);
   } catch (error) {
     const code = errorCode(error);
-    if (bind !== undefined || code === 'EADDRINUSE' || code === 'EACCES') throw listenError(error, port, bind);
+    if (bind !== undefined || code === 'EADDRINUSE' || code === 'EACCES') throw listenError(error, where, bind);
     try {
       return await bindSocket('udp4', '0.0.0.0', port);
     } catch (fallbackError) {
-      throw listenError(fallbackError, port, bind);
+      throw listenError(fallbackError, where, bind);
     }
-  }
-}
-
-/** Turns a bind error into one the user can act on. */
-function listenError(error: unknown, port: number, bind: string | undefined): Error {
-  const where = bind === undefined ? `port ${port}/udp` : `${formatHostPort({ host: bind, port })}/udp`;
-  switch (errorCode(error)) {
-    case 'EADDRINUSE':
-      return new UserError(`cannot listen on ${where}: it is already in use; stop what listens there or choose another port`, { cause: error });
-    case 'EACCES':
-      return new UserError(`cannot listen on ${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE`, { cause: error });
-    case 'EADDRNOTAVAIL':
-      return new UserError(`cannot listen on ${where}: ${bind ?? ''} is not an address of this machine`, { cause: error });
-    default:
-      return new UserError(`cannot listen on ${where}: ${describeError(error)}`, { cause: error });
   }
 }

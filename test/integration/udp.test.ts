@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -8,7 +7,7 @@ import type { StatusDocument } from '../../src/control/status-document.js';
 import { containerState, createMember, createNetwork, dockerSuite, eventually, groupEvents, removeTestObjects, ROOT, uniqueName } from '../support/docker-harness.js';
 import { echoThrough, freePort } from '../support/net.js';
 import { ProxyProcess, runCli } from '../support/proxy-process.js';
-import { freeUdpPort, UdpClient } from '../support/udp.js';
+import { freeUdpPort, openUdpPorts, UdpClient } from '../support/udp.js';
 
 const FIXTURE = `${join(ROOT, 'test', 'fixtures', 'udp-server.mjs')}:/srv/udp-server.mjs:ro`;
 
@@ -37,18 +36,6 @@ async function freeBothPort(): Promise<number> {
 
 async function client(port: number, host = '127.0.0.1'): Promise<UdpClient> {
   return UdpClient.connect(port, host);
-}
-
-/** The local ports of UDP sockets open on this host. */
-function openUdpPorts(): Set<number> {
-  const ports = new Set<number>();
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      if (local !== undefined) ports.add(parseInt(local.split(':')[1] ?? '', 16));
-    }
-  }
-  return ports;
 }
 
 async function discoveryProxy(group: string, args: readonly string[] = []): Promise<{ proxy: ProxyProcess; socket: string }> {

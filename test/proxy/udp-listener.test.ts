@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
 import type { GroupSettings } from '../../src/core/group.js';
@@ -9,7 +8,7 @@ import type { UdpSettings } from '../../src/core/udp-settings.js';
 import { FakeRuntime, gate } from '../support/fake-runtime.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 import { payload, sha256 } from '../support/net.js';
-import { UdpClient, UdpEcho } from '../support/udp.js';
+import { openUdpPorts, UdpClient, UdpEcho } from '../support/udp.js';
 import { eventually } from '../support/wait.js';
 
 const SETTINGS: GroupSettings = { idleMs: 60_000, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false };
@@ -44,18 +43,6 @@ async function client(port: number, host = '127.0.0.1'): Promise<UdpClient> {
     c.close();
   });
   return c;
-}
-
-/** The local ports of UDP sockets open on this host (/proc/net/udp and udp6). */
-function openUdpPorts(): Set<number> {
-  const ports = new Set<number>();
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      if (local !== undefined) ports.add(parseInt(local.split(':')[1] ?? '', 16));
-    }
-  }
-  return ports;
 }
 
 const texts = (prefix: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${prefix}${i}`);

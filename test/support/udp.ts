@@ -1,4 +1,5 @@
 import { createSocket, type Socket, type SocketType } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { eventually } from './wait.js';
 
 function bound(type: SocketType, host: string, port: number): Promise<Socket> {
@@ -115,4 +116,16 @@ export class UdpClient {
   close(): void {
     this.socket.close();
   }
+}
+
+/** The local ports of the UDP sockets open on this host now (/proc/net/udp and udp6). */
+export function openUdpPorts(): Set<number> {
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local !== undefined) ports.add(parseInt(local.split(':')[1] ?? '', 16));
+    }
+  }
+  return ports;
 }
