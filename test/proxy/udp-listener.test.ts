@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
+import { UserError } from '../../src/core/errors.js';
 import type { GroupSettings } from '../../src/core/group.js';
 import { fixedUpstream } from '../../src/core/listener.js';
 import { Proxy } from '../../src/core/proxy.js';
@@ -99,6 +100,18 @@ describe('UdpListener on loopback sockets', () => {
     first.send('3');
     await first.waitFor(2);
     assert.deepEqual([first.texts(), second.texts()], [['a:1', 'a:3'], ['b:2']]);
+  });
+
+  it('a UDP port already in use is a UserError that names it and the fix', async () => {
+    const taken = await echo();
+    const runtime = new FakeRuntime();
+    const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 100 });
+    cleanups.push(() => proxy.shutdown(0));
+    const group = proxy.group('g', SETTINGS);
+    await assert.rejects(
+      proxy.listen({ port: taken.port, protocol: 'udp', bind: '127.0.0.1', upstream: fixedUpstream({ host: '127.0.0.1', port: 1 }) }, group),
+      (error: unknown) => error instanceof UserError && new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${taken.port}/udp: it is already in use; stop what listens there or choose another port$`).test(error.message),
+    );
   });
 
   it('an upstream given by name (localhost) is looked up and reached', async () => {
