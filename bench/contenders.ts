@@ -60,7 +60,7 @@ export async function startProxytainer(name: string, args: readonly string[], en
 let warmGroup: Promise<{ group: string; container: Docker.Container }> | null = null;
 
 /** A group whose one member runs (a container that just sleeps), so proxytainer forwards without waking anything. */
-function ensureWarmGroup(): Promise<{ group: string; container: Docker.Container }> {
+export function ensureWarmGroup(): Promise<{ group: string; container: Docker.Container }> {
   warmGroup ??= (async () => {
     const group = uniqueName('bench-warm');
     const container = await createMember({ group, cmd: ['sleep', '86400'] });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the real servers some tests and the bench put behind proxytainer
-# are on this machine: Debian's PostgreSQL (server, psql, pgbench) and Redis
-# (redis-server, redis-cli, redis-benchmark). They run inside containers from
+# are on this machine: Debian's PostgreSQL (server, psql, pgbench), Redis
+# (redis-server, redis-cli, redis-benchmark) and dnsmasq with dig (DNS over UDP). They run inside containers from
 # the host's own binaries (scripts/build-server-image.sh), so the packages are
 # only installed: their system services are never started, and a cluster the
 # postgresql package creates stays stopped.
@@ -17,6 +17,9 @@ compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgres
 command -v psql >/dev/null 2>&1 && command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
+# The UDP tests' DNS server and client (dnsmasq-base is the program alone, without a service).
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 log "installing ${missing[*]}"

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { parseBindAddress, parseHostPort, parsePort, type HostPort } from '../core/address.js';
+import { parseBindAddress, parseHostPort, parsePortSpec, type HostPort, type PortSpec } from '../core/address.js';
 import { parseBytes } from '../core/bytes.js';
 import { parseDuration } from '../core/duration.js';
 import { parseSleepPlan } from '../core/sleep-plan.js';
@@ -18,7 +18,7 @@ function forCommander<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
-export const portOption = forCommander(parsePort);
+export const portOption = forCommander<PortSpec>(parsePortSpec);
 export const hostPortOption = forCommander<HostPort>(parseHostPort);
 export const durationOption = forCommander(parseDuration);
 export const bindOption = forCommander(parseBindAddress);
@@ -30,6 +30,12 @@ export const metricsAddressOption = forCommander<MetricsAddress>(parseMetricsAdd
 export function webhookOption(text: string, previous: readonly URL[] = []): URL[] {
   return [...previous, forCommander(parseWebhookUrl)(text)];
 }
+/** An amount of bytes that must be at least one (a bound). */
+export const positiveBytesOption = forCommander((text) => {
+  const bytes = parseBytes(text);
+  if (bytes < 1) throw new Error(`"${text}" must be at least 1 byte`);
+  return bytes;
+});
 
 export const positiveDurationOption = forCommander((text) => {
   const ms = parseDuration(text);

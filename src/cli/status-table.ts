@@ -20,6 +20,16 @@ function stateColour(style: ChalkInstance, state: GroupStatus['state']): (text: 
   }
 }
 
+/** The CONNECTIONS cell: TCP connections, and a UDP listener's flows and datagrams each way. */
+function connections(group: GroupStatus): string {
+  if (group.proxy === null) return '-';
+  const tcp = `${group.connections.open} open, ${group.connections.held} held`;
+  const udp = group.listeners.flatMap((l) => (l.udp === undefined ? [] : [l.udp]));
+  if (udp.length === 0) return tcp;
+  const sum = (pick: (u: (typeof udp)[number]) => number): number => udp.reduce((total, u) => total + pick(u), 0);
+  return `${tcp}, ${sum((u) => u.flows)} flows, ${sum((u) => u.datagrams.in)}/${sum((u) => u.datagrams.out)} datagrams`;
+}
+
 /** Pads to a width measured without colour codes. */
 function pad(text: string, visible: number, width: number): string {
   return text + ' '.repeat(Math.max(0, width - visible));
@@ -53,8 +63,8 @@ export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now
       group.name,
       stateCell(group, now),
       `${group.members.running}/${group.members.total}`,
-      group.listeners.length === 0 ? '-' : group.listeners.map((l) => `${l.port} → ${l.upstream}`).join(', '),
-      group.proxy === null ? '-' : `${group.connections.open} open, ${group.connections.held} held`,
+      group.listeners.length === 0 ? '-' : group.listeners.map((l) => `${l.port}${l.protocol === 'udp' ? '/udp' : ''} → ${l.upstream}`).join(', '),
+      connections(group),
       group.proxy === null ? '-' : `${formatBytes(group.bytes.in)} / ${formatBytes(group.bytes.out)}`,
       ago(group.lastActivity, now),
       group.sleepsInSeconds === null ? '-' : formatDuration(group.sleepsInSeconds * 1000),

@@ -16,7 +16,7 @@ export async function statusFromBackend(backend: Runtime & Catalog, signal: Abor
       const ready = assessReadiness(members, { health: group.health ?? true }).kind === 'ready';
       const listeners = [...plan.listeners.values()]
         .filter((listener) => listener.group === group.name)
-        .map((listener) => ({ port: listener.port, bind: null, upstream: describePlannedUpstream(listener) }));
+        .map((listener) => ({ port: listener.port, protocol: listener.protocol, bind: null, upstream: describePlannedUpstream(listener) }));
       return groupStatusFromBackend(group.name, members, listeners, ready, plan.problems);
     }),
     ),

@@ -1,7 +1,8 @@
 import { whenAborted } from '../core/abortable.js';
 import { describeError } from '../core/errors.js';
 import type { Group } from '../core/group.js';
-import type { Proxy } from '../core/proxy.js';
+import { protocolOf, type Proxy } from '../core/proxy.js';
+import { UdpListener } from '../core/udp-listener.js';
 import type { WakeHistory } from '../core/wake-history.js';
 import { WAKE_COMMAND_NO_WAIT_REASON, WAKE_COMMAND_REASON } from '../core/wake-cause.js';
 import type { LabelProblem } from '../discovery/labels.js';
@@ -22,13 +23,32 @@ export class ProxyControl implements ControlApi {
     const now = new Date();
     const problems = this.problems();
     const listeners = new Map<string, ListenerStatus[]>();
+    /** Per group: UDP bytes, added to the group's, and the UDP listeners' own waits, which are not held connections. */
+    const udp = new Map<string, { bytesIn: number; bytesOut: number; holding: number }>();
     for (const listener of this.proxy.allListeners()) {
-      const entry = { port: listener.port, bind: listener.spec.bind ?? null, upstream: listener.upstreamDescription };
-      listeners.set(listener.group.name, [...(listeners.get(listener.group.name) ?? []), entry]);
+      const name = listener.group.name;
+      const entry: ListenerStatus = { port: listener.port, protocol: protocolOf(listener), bind: listener.spec.bind ?? null, upstream: listener.upstreamDescription };
+      if (listener instanceof UdpListener) {
+        const c = listener.counters();
+        const sums = udp.get(name) ?? { bytesIn: 0, bytesOut: 0, holding: 0 };
+        udp.set(name, { bytesIn: sums.bytesIn + c.bytesIn, bytesOut: sums.bytesOut + c.bytesOut, holding: sums.holding + (listener.holding ? 1 : 0) });
+        const counts = { flows: c.flows, held: c.held, dropped: c.dropped, datagrams: { in: c.datagramsIn, out: c.datagramsOut }, bytes: { in: c.bytesIn, out: c.bytesOut } };
+        listeners.set(name, [...(listeners.get(name) ?? []), { ...entry, udp: counts }]);
+      } else {
+        listeners.set(name, [...(listeners.get(name) ?? []), entry]);
+      }
     }
     const groups = this.proxy
       .allGroups()
-      .map((group) => groupStatusFromSnapshot(group.snapshot(), this.info.pid, listeners.get(group.name) ?? [], problems, now, this.history?.snapshot(group) ?? null))
+      .map((group) => {
+        const snapshot = group.snapshot();
+        const sums = udp.get(group.name);
+        const withUdp =
+          sums === undefined
+            ? snapshot
+            : { ...snapshot, bytesIn: snapshot.bytesIn + sums.bytesIn, bytesOut: snapshot.bytesOut + sums.bytesOut, held: Math.max(0, snapshot.held - sums.holding) };
+        return groupStatusFromSnapshot(withUdp, this.info.pid, listeners.get(group.name) ?? [], problems, now, this.history?.snapshot(group) ?? null);
+      })
       .sort((a, b) => a.name.localeCompare(b.name));
     return { schemaVersion: 1, proxies: [this.info], groups, problems, notes: [], docker: null };
   }

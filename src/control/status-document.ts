@@ -51,9 +51,23 @@ export interface MemberStatus {
 
 export interface ListenerStatus {
   readonly port: number;
+  /** The upstream is reached over the same protocol. */
+  readonly protocol: 'tcp' | 'udp';
   /** null: every interface. */
   readonly bind: string | null;
   readonly upstream: string;
+  /** A UDP listener under a proxy: its flows (one per client address:port) and datagrams since the proxy started. */
+  readonly udp?: UdpListenerStatus;
+}
+
+export interface UdpListenerStatus {
+  readonly flows: number;
+  /** Datagrams held now, waiting for the group to wake or the upstream to listen. */
+  readonly held: number;
+  /** Dropped since start: over the hold bound or --max-flows, a failed wake, an upstream that never took them. */
+  readonly dropped: number;
+  readonly datagrams: { readonly in: number; readonly out: number };
+  readonly bytes: { readonly in: number; readonly out: number };
 }
 
 export interface GroupStatus {

@@ -14,6 +14,42 @@ export function parsePort(text: string): number {
   return port;
 }
 
+/** The transport a listener speaks; its upstream is reached over the same one. */
+export type Protocol = 'tcp' | 'udp';
+
+/** A port and its protocol, as docker writes them: `27015/udp`, `8080/tcp`, or `8080` for TCP. */
+export interface PortSpec {
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+/**
+ * Parses `P`, `P/tcp` or `P/udp` (the suffix in any case, as docker takes
+ * it). Docker's other protocol, SCTP, is named as unsupported rather than as
+ * a typo.
+ */
+export function parsePortSpec(text: string): PortSpec {
+  const slash = text.indexOf('/');
+  if (slash < 0) return { port: parsePort(text), protocol: 'tcp' };
+  const port = parsePort(text.slice(0, slash));
+  const suffix = text.slice(slash + 1);
+  const protocol = suffix.toLowerCase();
+  if (protocol === 'tcp' || protocol === 'udp') return { port, protocol };
+  if (protocol === 'sctp') throw new Error(`"${text}": proxytainer proxies TCP and UDP, not SCTP; write ${port}/tcp or ${port}/udp`);
+  if (protocol === '') throw new Error(`"${text}" has no protocol after the slash; write ${port}/udp, or ${port} for TCP`);
+  throw new Error(`"${text}": "${suffix}" is not a protocol; write ${port}/udp, or ${port} (or ${port}/tcp) for TCP`);
+}
+
+/** The inverse of parsePortSpec, always with the protocol: `27015/udp`. */
+export function formatPortSpec({ port, protocol }: PortSpec): string {
+  return `${port}/${protocol}`;
+}
+
+/** A port in a message: `port 8080` for TCP, as before UDP existed, and `port 27015/udp`. */
+export function describePort({ port, protocol }: PortSpec): string {
+  return protocol === 'tcp' ? `port ${port}` : `port ${port}/udp`;
+}
+
 /**
  * Parses `host:port`, `ip:port` or `[ipv6]:port`. A bare IPv6 address with a
  * port is ambiguous, so it is rejected with the bracketed form as the fix.

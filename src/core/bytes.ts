@@ -1,25 +1,31 @@
-const UNITS: Readonly<Record<string, number>> = {
+const UNIT_BYTES: Readonly<Record<string, number>> = {
+  '': 1,
   b: 1,
-  kb: 1_000,
-  mb: 1_000_000,
-  gb: 1_000_000_000,
-  kib: 1_024,
-  mib: 1_024 ** 2,
-  gib: 1_024 ** 3,
+  k: 1000,
+  kb: 1000,
+  kib: 1024,
+  m: 1000 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1000 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
 };
 
 /**
- * Parses an amount of bytes: a whole number (`500`), or a number with a unit
- * (`1kB`, `1.5MB`, `2MiB`; kB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024).
- * Throws an Error that shows valid forms.
+ * Parses an amount of bytes: a whole number (`1048576`) or a number with a
+ * unit, decimal (`500k`, `1kB`, `1.5MB`) or binary (`64KiB`, `2MiB`), in any
+ * case. Throws an Error that shows valid forms.
  */
 export function parseBytes(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
-  const unit = UNITS[(match?.[2] ?? '').toLowerCase() || 'b'];
-  if (match === null || unit === undefined || (match[2] !== '' && !/^(B|[kKMG]i?B)$/.test(match[2] ?? ''))) {
-    throw new Error(`"${text}" is not an amount of bytes; write it like 500, 1kB, 1.5MB or 2MiB`);
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = UNIT_BYTES[(match?.[2] ?? '').toLowerCase()];
+  if (match === null || unit === undefined) {
+    throw new Error(`"${text}" is not an amount of bytes; use bytes (1048576) or a number with k, M, G, KiB, MiB or GiB (512k, 1kB, 1MiB)`);
   }
-  return Math.round(Number(match[1]) * unit);
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new Error(`"${text}" is too large`);
+  return bytes;
 }
 
 /** Bytes as people read them: 950 B, 1.2 kB, 3.4 MB. */

@@ -169,7 +169,7 @@ export class Group {
     this.logger = deps.logger.child(name);
     this.traffic = new Traffic(deps.clock, {
       established: () => {
-        if (this.machine.name === 'Running' && this.machine.settling) this.dispatch({ type: 'reached' });
+        this.reached();
       },
       transfer: () => {
         this.dispatch({ type: 'wake', reason: 'traffic on a connection left open while paused' });
@@ -257,6 +257,14 @@ export class Group {
     this.dispatch({ type: 'sleep', reason, mode: this.currentSettings.sleep.mode });
     if (this.machine.name !== 'Stopping') return Promise.resolve(null);
     return new Promise((resolve) => this.sleepers.push(resolve));
+  }
+
+  /**
+   * A client's traffic reached the upstream: the wake has proven itself, and a
+   * member going down from now on is a change made outside, not a failed wake.
+   */
+  reached(): void {
+    if (this.machine.name === 'Running' && this.machine.settling) this.dispatch({ type: 'reached' });
   }
 
   /** Counts as activity: the idle clock starts again. */

@@ -1,9 +1,14 @@
+import type { Protocol } from './address.js';
 import type { Clock } from './clock.js';
 import { Group, type GroupSettings, type Peers } from './group.js';
+import { DatagramBudget } from './held-datagrams.js';
 import { HoldLimit } from './hold-limit.js';
+import { IcmpAllowance } from './icmp-allowance.js';
 import { Listener, type ListenerSpec } from './listener.js';
 import type { Logger } from './logger.js';
 import type { Runtime } from './runtime.js';
+import { UdpListener } from './udp-listener.js';
+import { DEFAULT_UDP_SETTINGS, type UdpSettings } from './udp-settings.js';
 
 export interface ProxyOptions {
   readonly runtime: Runtime;
@@ -13,6 +18,17 @@ export interface ProxyOptions {
   readonly maxHeld: number;
   /** Other proxies, asked before a shared member is put to sleep. */
   readonly peers?: Peers | undefined;
+  /** UDP's bounds and timeout; defaults for what is left out. */
+  readonly udp?: Partial<UdpSettings>;
+}
+
+/** A listener and the protocol it speaks: tcp when left out. */
+export type ProxyListenerSpec = ListenerSpec & { readonly protocol?: Protocol };
+export type ProxyListener = Listener | UdpListener;
+
+/** The protocol a listener speaks. */
+export function protocolOf(listener: ProxyListener): Protocol {
+  return listener instanceof UdpListener ? 'udp' : 'tcp';
 }
 
 /**
@@ -20,15 +36,24 @@ export interface ProxyOptions {
  * group with one listener; discovery mode adds and removes them as labels
  * change. Teardown order: stop accepting, let held connections go, give open
  * ones a grace period, then close them; containers are left as they are.
+ * UDP listeners close at once with their flows: there is nothing to finish.
  */
 export class Proxy {
   private readonly groups = new Map<string, Group>();
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Set<ProxyListener>();
   private readonly observers = new Set<(group: Group) => void>();
   private readonly holdLimit: HoldLimit;
+  private readonly udp: UdpSettings;
+  private readonly flowLimit: HoldLimit;
+  private readonly icmp: IcmpAllowance;
+  /** Each group's bound on held datagrams, shared by its UDP listeners. */
+  private readonly budgets = new Map<string, DatagramBudget>();
 
   constructor(private readonly options: ProxyOptions) {
     this.holdLimit = new HoldLimit(options.maxHeld);
+    this.udp = { ...DEFAULT_UDP_SETTINGS, ...options.udp };
+    this.flowLimit = new HoldLimit(this.udp.maxFlows);
+    this.icmp = new IcmpAllowance(options.clock);
   }
 
   /** The group called `name`, created (and watching the runtime) on first use. */
@@ -63,20 +88,33 @@ export class Proxy {
     return [...this.groups.values()];
   }
 
-  allListeners(): Listener[] {
+  allListeners(): ProxyListener[] {
     return [...this.listeners];
   }
 
   /** Opens a listener for `group`; rejects with a UserError when the port cannot be bound. */
-  async listen(spec: ListenerSpec, group: Group): Promise<Listener> {
-    const listener = new Listener(spec, group, { ...this.options, holdLimit: this.holdLimit });
+  async listen(spec: ListenerSpec & { readonly protocol?: 'tcp' }, group: Group): Promise<Listener>;
+  async listen(spec: ListenerSpec & { readonly protocol: 'udp' }, group: Group): Promise<UdpListener>;
+  async listen(spec: ProxyListenerSpec, group: Group): Promise<ProxyListener>;
+  async listen(spec: ProxyListenerSpec, group: Group): Promise<ProxyListener> {
+    const listener = spec.protocol === 'udp' ? this.udpListener(spec, group) : new Listener(spec, group, { ...this.options, holdLimit: this.holdLimit });
     await listener.listen();
     this.listeners.add(listener);
     return listener;
   }
 
+  private udpListener(spec: ListenerSpec, group: Group): UdpListener {
+    let budget = this.budgets.get(group.name);
+    if (budget === undefined) {
+      budget = new DatagramBudget(this.udp.maxHeldDatagrams, this.udp.maxHeldBytes);
+      this.budgets.set(group.name, budget);
+    }
+    const { clock, logger } = this.options;
+    return new UdpListener(spec, group, { clock, logger, flowTimeoutMs: this.udp.flowTimeoutMs, flowLimit: this.flowLimit, budget, icmp: this.icmp });
+  }
+
   /** Closes one listener, giving its open connections `graceMs` to finish. */
-  async unlisten(listener: Listener, graceMs: number): Promise<void> {
+  async unlisten(listener: ProxyListener, graceMs: number): Promise<void> {
     this.listeners.delete(listener);
     listener.stopAccepting();
     await listener.drain(graceMs);
@@ -87,6 +125,7 @@ export class Proxy {
     const group = this.groups.get(name);
     if (group === undefined) return;
     this.groups.delete(name);
+    this.budgets.delete(name);
     await group.close();
   }
 

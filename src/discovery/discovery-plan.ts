@@ -1,4 +1,4 @@
-import { formatHostPort, type HostPort, reachesListener } from '../core/address.js';
+import { describePort, formatHostPort, formatPortSpec, type HostPort, type PortSpec, type Protocol, reachesListener } from '../core/address.js';
 import { formatBytes } from '../core/bytes.js';
 import { formatDuration } from '../core/duration.js';
 import { formatSleepPlan } from '../core/sleep-plan.js';
@@ -9,6 +9,7 @@ import { type DeclaredSettings, type LabelProblem, readMemberLabels } from './la
 
 export interface PlannedListener {
   readonly port: number;
+  readonly protocol: Protocol;
   readonly group: string;
   /** null: forward to the declaring member's own address at `port`. */
   readonly upstream: HostPort | null;
@@ -23,10 +24,16 @@ export interface PlannedGroup extends DeclaredSettings {
   readonly members: readonly string[];
 }
 
-/** What the labels say should exist: groups, one listener per port, and every problem found. */
+/** How listeners are keyed: `8080/tcp`, `27015/udp` (a port may have one of each). */
+export function listenerKey(spec: PortSpec): string {
+  return formatPortSpec(spec);
+}
+
+/** What the labels say should exist: groups, one listener per port and protocol, and every problem found. */
 export interface DiscoveryPlan {
   readonly groups: ReadonlyMap<string, PlannedGroup>;
-  readonly listeners: ReadonlyMap<number, PlannedListener>;
+  /** By listenerKey. */
+  readonly listeners: ReadonlyMap<string, PlannedListener>;
   readonly problems: readonly LabelProblem[];
 }
 
@@ -88,18 +95,20 @@ class SettingsVote {
  * reached at 127.0.0.1 on that same port, which the proxy holds, so the
  * member cannot even listen there. Both are refused when the labels are read.
  */
-function loopProblem(container: CatalogEntry, port: number, upstream: HostPort | null, bind: string | undefined): { label: string; message: string } | null {
+function loopProblem(container: CatalogEntry, spec: PortSpec, upstream: HostPort | null, bind: string | undefined): { label: string; message: string } | null {
+  const { port } = spec;
   const listener = { port, bind };
+  const name = describePort(spec);
   if (upstream !== null && reachesListener(upstream, listener)) {
     return {
       label: LABEL.upstream,
-      message: `${formatHostPort(upstream)} is port ${port}'s own listener, so connections would loop back into the proxy; point it at where the member listens; port ${port} is not served`,
+      message: `${formatHostPort(upstream)} is ${name}'s own listener, so ${spec.protocol === 'udp' ? 'datagrams' : 'connections'} would loop back into the proxy; point it at where the member listens; ${name} is not served`,
     };
   }
   if (upstream === null && container.hostNetwork && reachesListener({ host: '127.0.0.1', port }, listener)) {
     return {
       label: LABEL.port,
-      message: `${container.name} is on the host network, where the proxy itself listens on port ${port}; run the member on another port and name it with ${LABEL.upstream}=127.0.0.1:<its port>; port ${port} is not served`,
+      message: `${container.name} is on the host network, where the proxy itself listens on ${name}; run the member on another port and name it with ${LABEL.upstream}=127.0.0.1:<its port>; ${name} is not served`,
     };
   }
   return null;
@@ -114,7 +123,7 @@ export function planDiscovery(containers: readonly CatalogEntry[], options: { re
   const ordered = [...containers].sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
   const problems: LabelProblem[] = [];
   const groups = new Map<string, { name: string; members: string[]; settings: SettingsVote }>();
-  const listeners = new Map<number, PlannedListener>();
+  const listeners = new Map<string, PlannedListener>();
 
   for (const container of ordered) {
     const { declaration, problems: found } = readMemberLabels(container);
@@ -131,15 +140,17 @@ export function planDiscovery(containers: readonly CatalogEntry[], options: { re
     }
     const [name = ''] = declaration.groups; // ports are declared only by members of one group
 
-    for (const { port, upstream } of declaration.ports) {
-      const loop = loopProblem(container, port, upstream, options.bind);
+    for (const { port, protocol, upstream } of declaration.ports) {
+      const spec = { port, protocol };
+      const loop = loopProblem(container, spec, upstream, options.bind);
       if (loop !== null) {
         problems.push({ container: container.name, group: name, ...loop });
         continue;
       }
-      const claimed = listeners.get(port);
+      const key = listenerKey(spec);
+      const claimed = listeners.get(key);
       if (claimed === undefined) {
-        listeners.set(port, { port, group: name, upstream, declaredBy: container });
+        listeners.set(key, { port, protocol, group: name, upstream, declaredBy: container });
         continue;
       }
       const same = claimed.group === name && describeUpstream(claimed.upstream) === describeUpstream(upstream) && upstream !== null;
@@ -150,8 +161,8 @@ export function planDiscovery(containers: readonly CatalogEntry[], options: { re
         group: name,
         message:
           claimed.group === name
-            ? `port ${port} is already declared by ${claimed.declaredBy.name} in this group, forwarding to ${describeUpstream(claimed.upstream)}; this declaration is ignored`
-            : `port ${port} is already claimed by group ${claimed.group} (${claimed.declaredBy.name}); this claim is ignored`,
+            ? `${describePort(spec)} is already declared by ${claimed.declaredBy.name} in this group, forwarding to ${describeUpstream(claimed.upstream)}; this declaration is ignored`
+            : `${describePort(spec)} is already claimed by group ${claimed.group} (${claimed.declaredBy.name}); this claim is ignored`,
       });
     }
   }

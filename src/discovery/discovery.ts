@@ -1,12 +1,13 @@
+import { describePort } from '../core/address.js';
 import type { Catalog } from '../core/catalog.js';
 import type { GroupSettings } from '../core/group.js';
 import { describeError } from '../core/errors.js';
 import { LABEL } from '../core/labels.js';
-import { fixedUpstream, type Listener, type UpstreamSource } from '../core/listener.js';
+import { fixedUpstream, type UpstreamSource } from '../core/listener.js';
 import type { Logger } from '../core/logger.js';
-import type { Proxy } from '../core/proxy.js';
+import { protocolOf, type Proxy, type ProxyListener } from '../core/proxy.js';
 import { SerialQueue } from '../core/serial-queue.js';
-import { type DiscoveryPlan, describePlannedUpstream, type PlannedGroup, type PlannedListener, planDiscovery } from './discovery-plan.js';
+import { type DiscoveryPlan, describePlannedUpstream, listenerKey, type PlannedGroup, type PlannedListener, planDiscovery } from './discovery-plan.js';
 import type { LabelProblem } from './labels.js';
 
 export interface DiscoveryOptions {
@@ -43,7 +44,8 @@ export function settingsFor(group: PlannedGroup, defaults: GroupSettings): Group
  * missing listener.
  */
 export class Discovery {
-  private readonly listeners = new Map<number, Listener>();
+  /** By listenerKey: `8080/tcp`, `27015/udp`. */
+  private readonly listeners = new Map<string, ProxyListener>();
   private readonly lifetime = new AbortController();
   private readonly queue: SerialQueue;
   private unsubscribe: (() => void) | null = null;
@@ -141,11 +143,12 @@ export class Discovery {
 
   private closeListeners(plan: DiscoveryPlan): void {
     const { proxy, logger, graceMs } = this.options;
-    for (const [port, listener] of this.listeners) {
-      const wanted = plan.listeners.get(port);
+    for (const [key, listener] of this.listeners) {
+      const wanted = plan.listeners.get(key);
       if (wanted !== undefined && wanted.group === listener.group.name) continue;
-      this.listeners.delete(port);
-      logger.info(`closing port ${port} of group ${listener.group.name}: ${wanted === undefined ? 'no member declares it any more' : `it now belongs to group ${wanted.group}`}`);
+      this.listeners.delete(key);
+      const port = describePort({ port: listener.port, protocol: protocolOf(listener) });
+      logger.info(`closing ${port} of group ${listener.group.name}: ${wanted === undefined ? 'no member declares it any more' : `it now belongs to group ${wanted.group}`}`);
       // The port is released at once; open connections get the grace period in the background.
       void proxy.unlisten(listener, graceMs);
     }
@@ -156,7 +159,8 @@ export class Discovery {
     const problems: LabelProblem[] = [];
     for (const wanted of plan.listeners.values()) {
       const upstream = this.upstreamFor(wanted);
-      const existing = this.listeners.get(wanted.port);
+      const key = listenerKey(wanted);
+      const existing = this.listeners.get(key);
       if (existing !== undefined) {
         existing.setUpstream(upstream);
         continue;
@@ -164,7 +168,7 @@ export class Discovery {
       const group = proxy.findGroup(wanted.group);
       if (group === undefined) continue;
       try {
-        this.listeners.set(wanted.port, await proxy.listen({ port: wanted.port, bind, upstream }, group));
+        this.listeners.set(key, await proxy.listen({ port: wanted.port, protocol: wanted.protocol, bind, upstream }, group));
       } catch (error) {
         problems.push({ container: wanted.declaredBy.name, label: LABEL.port, group: wanted.group, message: `${describeError(error)}; retried at the next change` });
       }

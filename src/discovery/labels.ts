@@ -1,4 +1,4 @@
-import { type HostPort, parseHostPort, parsePort } from '../core/address.js';
+import { describePort, type HostPort, parseHostPort, parsePortSpec, type Protocol } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { describeError } from '../core/errors.js';
@@ -20,6 +20,8 @@ export interface LabelProblem {
 
 export interface DeclaredPort {
   readonly port: number;
+  /** `P/udp` in the label; tcp without a suffix. The upstream is reached over the same protocol. */
+  readonly protocol: Protocol;
   /** Where to forward; null means the member's own address at the same port. */
   readonly upstream: HostPort | null;
 }
@@ -82,25 +84,28 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
     }
     portParts.forEach((part, i) => {
       let port: number;
+      let protocol: Protocol;
       try {
-        port = parsePort(part);
+        ({ port, protocol } = parsePortSpec(part));
       } catch (error) {
         problem(LABEL.port, `${describeError(error)} (in "${portText}")`, group);
         return;
       }
-      if (ports.some((p) => p.port === port)) {
-        problem(LABEL.port, `port ${port} is listed twice in "${portText}"`, group);
+      // 53/udp and 53/tcp are two listeners; 53 and 53/tcp are one.
+      const name = describePort({ port, protocol });
+      if (ports.some((p) => p.port === port && p.protocol === protocol)) {
+        problem(LABEL.port, `${name} is listed twice in "${portText}"`, group);
         return;
       }
       const upstreamPart = upstreams[i] ?? '';
       if (upstreamPart === '') {
-        ports.push({ port, upstream: null });
+        ports.push({ port, protocol, upstream: null });
         return;
       }
       try {
-        ports.push({ port, upstream: parseHostPort(upstreamPart) });
+        ports.push({ port, protocol, upstream: parseHostPort(upstreamPart) });
       } catch (error) {
-        problem(LABEL.upstream, `${describeError(error)}; port ${port} is not served`, group);
+        problem(LABEL.upstream, `${describeError(error)}; ${name} is not served`, group);
       }
     });
   } else if (upstreamText !== undefined) {

@@ -63,7 +63,7 @@ export interface MemberSpec {
   readonly healthStartPeriodMs?: number;
   readonly labels?: Readonly<Record<string, string>>;
   readonly stopTimeoutSeconds?: number;
-  /** Host paths to mount: `/host/dir:/in/container`. */
+  /** Bind mounts, `host:container[:ro]`. */
   readonly binds?: readonly string[];
 }
 

@@ -63,7 +63,7 @@ function serverUser(name: string): string {
   return user;
 }
 
-export type ServerKind = 'postgres' | 'redis';
+export type ServerKind = 'postgres' | 'redis' | 'dns';
 
 /** What keeps these real servers from running here, or null. Builds the image when it is missing or stale. */
 export function realServersProblem(kinds: readonly ServerKind[] = ['postgres', 'redis']): string | null {
@@ -80,6 +80,10 @@ export function realServersProblem(kinds: readonly ServerKind[] = ['postgres', '
       if (!existsSync(join('/usr/bin', program))) missing.push(program);
     }
   }
+  if (kinds.includes('dns')) {
+    if (!existsSync('/usr/sbin/dnsmasq')) missing.push('dnsmasq (dnsmasq-base)');
+    if (!existsSync('/usr/bin/dig')) missing.push('dig (bind9-dnsutils)');
+  }
   if (missing.length > 0) return `missing ${missing.join(', ')}; ${INSTALL_HINT}`;
   const build = spawnSync('bash', ['scripts/build-server-image.sh'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) return `the server image could not be built: ${build.stderr}`;
@@ -91,8 +95,8 @@ export function realServersProblem(kinds: readonly ServerKind[] = ['postgres', '
  * machine without the packages, and fails under CI, so a missing install never
  * passes for green.
  */
-export function realServersSuite(name: string, body: () => void): void {
-  const problem = realServersProblem();
+export function realServersSuite(name: string, body: () => void, kinds?: readonly ServerKind[]): void {
+  const problem = realServersProblem(kinds);
   if (problem === null) {
     dockerSuite(name, body);
   } else if (process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false') {
@@ -236,6 +240,38 @@ export async function createRedisMember(spec: RedisMemberSpec): Promise<Docker.C
     ...memberConfig(spec, 'redis', ['CMD-SHELL', `redis-cli -h 127.0.0.1 -p ${port} ping | grep -qx PONG`]),
     Cmd: ['redis-server', '--bind', '127.0.0.1', '--port', port, '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--dir', '/tmp', ...(spec.args ?? [])],
     User: passwdUser('redis') ?? '65534:65534',
+    HostConfig: { NetworkMode: 'host', Binds: hostMounts() },
+  });
+}
+
+export interface DnsMemberSpec extends MemberBase {
+  /** Names and the IPv4 address each resolves to (dnsmasq's --address=/name/address). */
+  readonly records: Readonly<Record<string, string>>;
+}
+
+/**
+ * Creates (does not start) a dnsmasq member answering DNS over UDP (and TCP)
+ * on 127.0.0.1:`port` from `records` alone (no upstream servers, no hosts
+ * file), healthy once `dig` gets an answer from it.
+ */
+export async function createDnsMember(spec: DnsMemberSpec): Promise<Docker.Container> {
+  const port = String(spec.port);
+  return docker.createContainer({
+    ...memberConfig(spec, 'dns', ['CMD', 'dig', '@127.0.0.1', '-p', port, '+short', '+tries=1', '+time=1', 'health.test']),
+    Cmd: [
+      '/usr/sbin/dnsmasq',
+      '--keep-in-foreground',
+      '--log-facility=-',
+      `--port=${port}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--no-resolv',
+      '--no-hosts',
+      '--pid-file=',
+      '--address=/health.test/127.0.0.1',
+      ...Object.entries(spec.records).map(([name, address]) => `--address=/${name}/${address}`),
+    ],
+    User: '65534:65534', // nobody: a high port needs no privilege
     HostConfig: { NetworkMode: 'host', Binds: hostMounts() },
   });
 }

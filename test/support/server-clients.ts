@@ -1,7 +1,7 @@
 /**
  * The real clients, run on the host against 127.0.0.1:PORT (a member's own
  * port, or proxytainer's in front of it): psql, pgbench, redis-cli,
- * redis-benchmark. Each resolves with the exit code and the output; none
+ * redis-benchmark, dig. Each resolves with the exit code and the output; none
  * throws for a non-zero exit, so a test can assert on both.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -137,4 +137,9 @@ export class PsqlSession {
       clearTimeout(timer);
     }
   }
+}
+
+/** `dig @127.0.0.1 -p PORT +short NAME`: one query over UDP (one try, waiting up to a minute for a wake), the answer on stdout. */
+export function dig(port: number, name: string, args: readonly string[] = []): Promise<ClientResult> {
+  return runClient('dig', ['@127.0.0.1', '-p', String(port), '+short', '+tries=1', '+time=60', ...args, name]);
 }

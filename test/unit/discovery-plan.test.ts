@@ -16,8 +16,8 @@ describe('reading member labels', () => {
     );
     assert.deepEqual(problems, []);
     assert.deepEqual(declaration?.ports, [
-      { port: 8080, upstream: { host: 'app', port: 80 } },
-      { port: 8443, upstream: null },
+      { port: 8080, protocol: 'tcp', upstream: { host: 'app', port: 80 } },
+      { port: 8443, protocol: 'tcp', upstream: null },
     ]);
   });
 
@@ -31,7 +31,7 @@ describe('reading member labels', () => {
         'proxytainer.health': 'maybe',
       }),
     );
-    assert.deepEqual(declaration?.ports, [{ port: 8080, upstream: { host: 'ok', port: 1 } }]);
+    assert.deepEqual(declaration?.ports, [{ port: 8080, protocol: 'tcp', upstream: { host: 'ok', port: 1 } }]);
     assert.deepEqual(
       problems.map((p) => [p.container, p.label, p.group]),
       [
@@ -54,6 +54,30 @@ describe('reading member labels', () => {
     const { declaration, problems } = readMemberLabels(container('web', { 'proxytainer.group': 'g', 'proxytainer.port': '80', 'proxytainer.upstream': 'nocolon' }));
     assert.deepEqual(declaration?.ports, []);
     assert.match(problems[0]?.message ?? '', /not host:port; .*port 80 is not served/);
+  });
+
+  it('reads /udp and /tcp suffixes; one port may be listed once per protocol', () => {
+    const { declaration, problems } = readMemberLabels(
+      container('game', { 'proxytainer.group': 'g', 'proxytainer.port': '27015/udp, 27015/tcp, 53/UDP', 'proxytainer.upstream': 'srv:27016,srv:27016' }),
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(declaration?.ports, [
+      { port: 27015, protocol: 'udp', upstream: { host: 'srv', port: 27016 } },
+      { port: 27015, protocol: 'tcp', upstream: { host: 'srv', port: 27016 } },
+      { port: 53, protocol: 'udp', upstream: null },
+    ]);
+  });
+
+  it('a bad protocol suffix is a problem naming the label and the fix; the other ports are kept', () => {
+    const { declaration, problems } = readMemberLabels(
+      container('game', { 'proxytainer.group': 'g', 'proxytainer.port': '9/sctp,27015/UDP2,27016/udp,53/udp,53/UDP,80,80/tcp' }),
+    );
+    assert.deepEqual(declaration?.ports.map((p) => `${p.port}/${p.protocol}`), ['27016/udp', '53/udp', '80/tcp']);
+    assert.deepEqual(problems.map((p) => [p.container, p.label, p.group]), Array.from({ length: 4 }, () => ['game', 'proxytainer.port', 'g']));
+    assert.match(problems[0]?.message ?? '', /"9\/sctp": proxytainer proxies TCP and UDP, not SCTP; write 9\/tcp or 9\/udp \(in "9\/sctp,/);
+    assert.match(problems[1]?.message ?? '', /"27015\/UDP2": "UDP2" is not a protocol; write 27015\/udp/);
+    assert.match(problems[2]?.message ?? '', /port 53\/udp is listed twice/);
+    assert.match(problems[3]?.message ?? '', /port 80 is listed twice/);
   });
 
   it('reads idle and health', () => {
@@ -102,12 +126,38 @@ describe('planning discovery', () => {
     assert.deepEqual(plan.problems, []);
   });
 
+  it('one group listens on a port over UDP and TCP; another group may take the other protocol of a port', () => {
+    const plan = planDiscovery([
+      container('game', { 'proxytainer.group': 'game', 'proxytainer.port': '27015/udp,27015/tcp', 'proxytainer.upstream': 'srv:27015,srv:27015' }, 1),
+      container('dns', { 'proxytainer.group': 'dns', 'proxytainer.port': '53/udp' }, 2),
+      container('web', { 'proxytainer.group': 'web', 'proxytainer.port': '53' }, 3),
+      container('late', { 'proxytainer.group': 'late', 'proxytainer.port': '27015/UDP' }, 4),
+    ]);
+    assert.deepEqual(
+      [...plan.listeners.entries()].map(([key, l]) => [key, l.port, l.protocol, l.group]),
+      [
+        ['27015/udp', 27015, 'udp', 'game'],
+        ['27015/tcp', 27015, 'tcp', 'game'],
+        ['53/udp', 53, 'udp', 'dns'],
+        ['53/tcp', 53, 'tcp', 'web'],
+      ],
+    );
+    assert.equal(plan.problems.length, 1);
+    assert.match(plan.problems[0]?.message ?? '', /port 27015\/udp is already claimed by group game \(game\); this claim is ignored/);
+  });
+
+  it('a UDP upstream that is its own listener is refused, and only that port', () => {
+    const plan = planDiscovery([container('dns', { 'proxytainer.group': 'dns', 'proxytainer.port': '5353/udp,5354', 'proxytainer.upstream': '127.0.0.1:5353,127.0.0.1:5353' })]);
+    assert.deepEqual([...plan.listeners.keys()], ['5354/tcp']);
+    assert.match(plan.problems[0]?.message ?? '', /127\.0\.0\.1:5353 is port 5353\/udp's own listener, so datagrams would loop back into the proxy/);
+  });
+
   it('two groups claiming one port: the older container wins, whatever the listing order, and the other is reported', () => {
     const older = container('a-new-name', { 'proxytainer.group': 'one', 'proxytainer.port': '80' }, 100);
     const newer = container('b', { 'proxytainer.group': 'two', 'proxytainer.port': '80' }, 200);
     for (const listing of [[older, newer], [newer, older]]) {
       const plan = planDiscovery(listing);
-      assert.equal(plan.listeners.get(80)?.group, 'one');
+      assert.equal(plan.listeners.get('80/tcp')?.group, 'one');
       assert.equal(plan.problems.length, 1);
       assert.equal(plan.problems[0]?.container, 'b');
       assert.match(plan.problems[0].message, /port 80 is already claimed by group one \(a-new-name\); this claim is ignored/);
@@ -143,7 +193,7 @@ describe('planning discovery', () => {
       container('bad', { 'proxytainer.group': 'broken', 'proxytainer.port': 'eighty' }),
       container('good', { 'proxytainer.group': 'fine', 'proxytainer.port': '81' }),
     ]);
-    assert.equal(plan.listeners.get(81)?.group, 'fine');
+    assert.equal(plan.listeners.get('81/tcp')?.group, 'fine');
     assert.ok(plan.groups.has('broken'));
     assert.equal(plan.problems.length, 1);
   });
@@ -153,7 +203,7 @@ describe('planning discovery', () => {
       container('loop', { 'proxytainer.group': 'a', 'proxytainer.port': '8080,8081', 'proxytainer.upstream': '127.0.0.1:8080,localhost:9000' }),
       container('own', { 'proxytainer.group': 'b', 'proxytainer.port': '8082,8083', 'proxytainer.upstream': ',[::1]:8083' }),
     ]);
-    assert.deepEqual([...plan.listeners.keys()], [8081, 8082], 'the looping ports are not served, the others are');
+    assert.deepEqual([...plan.listeners.keys()], ['8081/tcp', '8082/tcp'], 'the looping ports are not served, the others are');
     assert.deepEqual(
       plan.problems.map((p) => [p.container, p.label, p.group]),
       [

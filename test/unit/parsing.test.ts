@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatHostPort, parseBindAddress, parseHostPort, parsePort, reachesListener } from '../../src/core/address.js';
+import { formatHostPort, parseBindAddress, parseHostPort, parsePort, parsePortSpec, reachesListener } from '../../src/core/address.js';
+import { parseBytes } from '../../src/core/bytes.js';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
 
 describe('parseDuration', () => {
@@ -38,6 +39,37 @@ describe('parsePort', () => {
     for (const bad of ['0', '65536', '70000', '-1', 'http', '80a', '']) {
       assert.throws(() => parsePort(bad), /1 to 65535/, bad);
     }
+  });
+});
+
+describe('parsePortSpec', () => {
+  it("reads docker's convention: no suffix is TCP, /tcp and /udp in any case", () => {
+    assert.deepEqual(parsePortSpec('8080'), { port: 8080, protocol: 'tcp' });
+    assert.deepEqual(parsePortSpec('8080/tcp'), { port: 8080, protocol: 'tcp' });
+    assert.deepEqual(parsePortSpec('27015/udp'), { port: 27015, protocol: 'udp' });
+    assert.deepEqual(parsePortSpec('53/UDP'), { port: 53, protocol: 'udp' });
+  });
+  it('names SCTP as unsupported, and any other suffix as not a protocol, with the fix', () => {
+    assert.throws(() => parsePortSpec('9/sctp'), /proxies TCP and UDP, not SCTP; write 9\/tcp or 9\/udp/);
+    assert.throws(() => parsePortSpec('27015/UDP2'), /"UDP2" is not a protocol; write 27015\/udp, or 27015 \(or 27015\/tcp\) for TCP/);
+    assert.throws(() => parsePortSpec('27015/'), /no protocol after the slash/);
+    assert.throws(() => parsePortSpec('27015/udp/tcp'), /"udp\/tcp" is not a protocol/);
+    assert.throws(() => parsePortSpec('70000/udp'), /out of range/);
+    assert.throws(() => parsePortSpec('/udp'), /is not a port/);
+  });
+});
+
+describe('parseBytes', () => {
+  it('reads bytes, decimal and binary units in any case', () => {
+    assert.equal(parseBytes('1048576'), 1_048_576);
+    assert.equal(parseBytes('512k'), 512_000);
+    assert.equal(parseBytes('64KiB'), 65_536);
+    assert.equal(parseBytes('1MiB'), 1_048_576);
+    assert.equal(parseBytes('1mb'), 1_000_000);
+    assert.equal(parseBytes('1.5 GiB'), 1_610_612_736);
+  });
+  it('rejects anything else, showing valid forms', () => {
+    for (const bad of ['', 'abc', '-1', '1 MiBs', '1e6', '1XB']) assert.throws(() => parseBytes(bad), /512k, 1kB, 1MiB/, bad);
   });
 });
 

@@ -1,10 +1,11 @@
 import { type Command, Option } from 'commander';
-import { formatHostPort, type HostPort, reachesListener } from '../../core/address.js';
+import { formatHostPort, type HostPort, type PortSpec, reachesListener } from '../../core/address.js';
 import { formatDuration } from '../../core/duration.js';
 import { describeError, UsageError } from '../../core/errors.js';
 import type { GroupSettings, SleepPlan } from '../../core/group.js';
 import { fixedUpstream } from '../../core/listener.js';
 import { Proxy } from '../../core/proxy.js';
+import { DEFAULT_UDP_SETTINGS } from '../../core/udp-settings.js';
 import { join } from 'node:path';
 import { ControlServer } from '../../control/control-server.js';
 import { currentUid, defaultControlDir } from '../../control/control-paths.js';
@@ -32,6 +33,7 @@ import {
   hostPortOption,
   metricsAddressOption,
   portOption,
+  positiveBytesOption,
   positiveDurationOption,
   sleepPlanOption,
   webhookOption,
@@ -40,7 +42,7 @@ import { formatSleepPlan, STOP } from '../../core/sleep-plan.js';
 import { formatBytes } from '../../core/bytes.js';
 
 export interface RunOptions {
-  readonly port?: number;
+  readonly port?: PortSpec;
   readonly host?: HostPort;
   readonly group?: string;
   readonly idle: number;
@@ -52,6 +54,10 @@ export interface RunOptions {
   readonly idleThreshold: number;
   readonly sleep: SleepPlan;
   readonly maxHeld: number;
+  readonly udpTimeout: number;
+  readonly maxFlows: number;
+  readonly maxHeldDatagrams: number;
+  readonly maxHeldBytes: number;
   readonly shutdownGrace: number;
   readonly controlSocket?: string;
   readonly metrics?: MetricsAddress;
@@ -69,8 +75,8 @@ export function registerRun(program: Command, context: CliContext): void {
         'Static mode: --port, --host and --group, as the original proxytainer. The subcommand may be left out: proxytainer --port 5001 --host localhost:5000 --group mygroup\n' +
         'Discovery mode: without --port and --host, every container labelled proxytainer.group is a member, and proxytainer.port / proxytainer.upstream on the members say what to listen on and where to forward. --group limits it to one group; the other options are defaults that the labels proxytainer.idle, proxytainer.idle-threshold, proxytainer.health and proxytainer.sleep override.',
     )
-    .option('-p, --port <port>', 'port to listen on', portOption)
-    .option('--host <host:port>', 'where to forward connections (resolved at every connect)', hostPortOption)
+    .option('-p, --port <port>', 'port to listen on: 5001 (TCP), or 27015/udp', portOption)
+    .option('--host <host:port>', 'where to forward connections (resolved at every connect), over the port\'s protocol', hostPortOption)
     .option('-g, --group <name>', 'the group: containers labelled proxytainer.group=<name>', groupNameOption)
     .addOption(new Option('--idle <duration>', 'stop the group after this long without traffic (seconds, or 500ms/30s/5m/1h)').argParser(positiveDurationOption).default(300_000, '300 seconds'))
     .option('--no-health', 'forward once members run; do not wait for Docker healthchecks')
@@ -85,6 +91,10 @@ export function registerRun(program: Command, context: CliContext): void {
     )
     .addOption(new Option('--sleep <how>', 'how the group sleeps: stop, pause (memory kept, wakes in milliseconds), or pause,stop:DURATION (pause, then stop after DURATION more)').argParser(sleepPlanOption).default(STOP, 'stop'))
     .addOption(new Option('--max-held <count>', 'most connections held at once while groups wake; more are refused').argParser(countOption).default(DEFAULT_MAX_HELD))
+    .addOption(new Option('--udp-timeout <duration>', 'a UDP flow (one client address:port) ends after this long without a datagram').argParser(positiveDurationOption).default(DEFAULT_UDP_SETTINGS.flowTimeoutMs, '60s'))
+    .addOption(new Option('--max-flows <count>', 'most UDP flows open at once; datagrams from further clients are dropped').argParser(countOption).default(DEFAULT_UDP_SETTINGS.maxFlows))
+    .addOption(new Option('--max-held-datagrams <count>', 'per group, most UDP datagrams held while it wakes; past it the oldest are dropped').argParser(countOption).default(DEFAULT_UDP_SETTINGS.maxHeldDatagrams))
+    .addOption(new Option('--max-held-bytes <size>', 'per group, most bytes of UDP datagrams held while it wakes (1048576, 512k, 4MiB)').argParser(positiveBytesOption).default(DEFAULT_UDP_SETTINGS.maxHeldBytes, '1MiB'))
     .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long open connections may finish').argParser(durationOption).default(5_000, '5s'))
     .addOption(controlSocketOption())
     .option('--metrics <address>', 'serve Prometheus metrics and group health over HTTP on this address (127.0.0.1:9464, :9464, [::1]:9464); off by default, do not expose it publicly', metricsAddressOption)
@@ -135,8 +145,10 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
   if (staticMode && groupName === undefined) {
     throw new UsageError('--group is required with --port and --host (members carry the label proxytainer.group=<name>)');
   }
-  if (staticMode && reachesListener(host, { port, bind: options.bind })) {
-    throw new UsageError(`--host ${formatHostPort(host)} is this proxy's own --port ${port}: connections would loop back into it; give the member another port, or --bind the proxy to another address`);
+  if (staticMode && reachesListener(host, { port: port.port, bind: options.bind })) {
+    throw new UsageError(
+      `--host ${formatHostPort(host)} is this proxy's own --port ${port.protocol === 'tcp' ? port.port : `${port.port}/udp`}: ${port.protocol === 'udp' ? 'datagrams' : 'connections'} would loop back into it; give the member another port, or --bind the proxy to another address`,
+    );
   }
 
   const logger = createConsoleLogger({ level: logLevelFromEnv(context.env), write: context.terminal.err, style: context.terminal.errStyle });
@@ -151,7 +163,8 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
     metrics.countDockerRequest(operation);
   });
   const controlPath = options.controlSocket ?? join(defaultControlDir(context.env, currentUid()), `${process.pid}.sock`);
-  const proxy = new Proxy({ runtime: backend, clock: context.clock, logger, maxHeld: options.maxHeld, peers: peersOf(controlPath, context.env) });
+  const udp = { flowTimeoutMs: options.udpTimeout, maxFlows: options.maxFlows, maxHeldDatagrams: options.maxHeldDatagrams, maxHeldBytes: options.maxHeldBytes };
+  const proxy = new Proxy({ runtime: backend, clock: context.clock, logger, maxHeld: options.maxHeld, peers: peersOf(controlPath, context.env), udp });
   const history = new WakeHistory(proxy, { clock: context.clock, logger });
   const settings = groupSettings(options);
   let discovery: Discovery | null = null;
@@ -173,7 +186,7 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
     backend.follow();
     if (staticMode) {
       const group = proxy.group(groupName ?? '', settings);
-      await proxy.listen({ port, bind: options.bind, upstream: fixedUpstream(host) }, group);
+      await proxy.listen({ port: port.port, protocol: port.protocol, bind: options.bind, upstream: fixedUpstream(host) }, group);
       logger.child(group.name).info(describeSettings(settings));
     } else {
       logger.info(`discovery mode: following containers labelled proxytainer.group${groupName === undefined ? '' : `=${groupName}`}`);
