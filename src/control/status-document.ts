@@ -1,6 +1,6 @@
 import type { GroupStateName } from '../core/group-machine.js';
 import type { GroupSnapshot } from '../core/group.js';
-import type { HealthStatus, Member } from '../core/runtime.js';
+import type { HealthStatus, Member, MemberKind } from '../core/runtime.js';
 import type { LabelProblem } from '../discovery/labels.js';
 
 /**
@@ -36,6 +36,11 @@ export interface MemberStatus {
   readonly id: string;
   readonly state: string;
   readonly health: HealthStatus;
+  readonly kind: MemberKind;
+  /** A Swarm service: tasks running and desired. */
+  readonly replicas?: { readonly running: number; readonly desired: number };
+  /** A Swarm service: the nodes its tasks are on. */
+  readonly nodes?: readonly string[];
 }
 
 export interface ListenerStatus {
@@ -64,7 +69,10 @@ export interface GroupStatus {
 }
 
 export function memberStatus(member: Member): MemberStatus {
-  return { name: member.name, id: member.id.slice(0, 12), state: member.state, health: member.health };
+  const status = { name: member.name, id: member.id.slice(0, 12), state: member.state, health: member.health, kind: member.kind ?? 'container' } as const;
+  if (member.replicas === undefined) return status;
+  const { running, desired, nodes } = member.replicas;
+  return { ...status, replicas: { running, desired }, nodes };
 }
 
 function membersOf(members: readonly Member[] | null): GroupStatus['members'] {

@@ -2,7 +2,7 @@ import { type HostPort, parseHostPort, parsePort } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { describeError } from '../core/errors.js';
-import { LABEL, splitList } from '../core/labels.js';
+import { LABEL, parseReplicas, splitList } from '../core/labels.js';
 
 /** A label value that could not be used; reported in the log and in `status`, never fatal. */
 export interface LabelProblem {
@@ -40,6 +40,10 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   const group = container.labels[LABEL.group]?.trim() ?? '';
   if (group === '') {
     problem(LABEL.group, 'the group name is empty; give the group a name, e.g. proxytainer.group=web');
+    return { declaration: null, problems };
+  }
+  if (container.unsupported !== undefined) {
+    problem(LABEL.group, `${container.unsupported}; it is left out of group ${group}`, group);
     return { declaration: null, problems };
   }
 
@@ -96,6 +100,19 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   if (healthText !== undefined) {
     if (healthText === 'true' || healthText === 'false') health = healthText === 'true';
     else problem(LABEL.health, `"${container.labels[LABEL.health] ?? ''}" is not true or false; the default applies`, group);
+  }
+
+  const replicasText = container.labels[LABEL.replicas];
+  if (replicasText !== undefined) {
+    if (container.kind !== 'service') {
+      problem(LABEL.replicas, `applies to Swarm services only (a wake scales a service to it); ${container.name} is a container, so it is ignored`, group);
+    } else {
+      try {
+        parseReplicas(replicasText);
+      } catch (error) {
+        problem(LABEL.replicas, `${describeError(error)}; a wake restores the count the service had before it slept (1 if it never ran)`, group);
+      }
+    }
   }
 
   return { declaration: { container, group, ports, idleMs, health }, problems };
