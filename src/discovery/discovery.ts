@@ -171,11 +171,24 @@ export class Discovery {
   /** A declared upstream, or the declaring member's own address, looked up at each wake. */
   private upstreamFor(wanted: PlannedListener): UpstreamSource {
     if (wanted.upstream !== null) return fixedUpstream(wanted.upstream);
-    const { catalog } = this.options;
+    const { catalog, logger } = this.options;
     const member = wanted.declaredBy.name;
+    // Each connection after a failed lookup asks again: the reason is logged when it first appears, not for every one.
+    let lastFailure = '';
     return {
       description: describePlannedUpstream(wanted),
-      resolve: async (signal) => ({ host: await catalog.address(member, signal), port: wanted.port }),
+      resolve: async (signal) => {
+        try {
+          const host = await catalog.address(member, signal);
+          lastFailure = '';
+          return { host, port: wanted.port };
+        } catch (error) {
+          const why = describeError(error);
+          if (why !== lastFailure && !signal.aborted) logger.child(wanted.group).warn(`cannot find where ${member} listens for port ${wanted.port}: ${why}`);
+          lastFailure = why;
+          throw error;
+        }
+      },
     };
   }
 
