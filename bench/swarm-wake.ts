@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { docker, removeTestObjects, ROOT, uniqueName } from '../test/support/docker-harness.js';
 import { freePort } from '../test/support/net.js';
-import { createService, joinTestSwarm, leaveTestSwarm, removeTestServices } from '../test/support/swarm-harness.js';
+import { createService, freePorts, joinTestSwarm, leaveTestSwarm, removeTestServices } from '../test/support/swarm-harness.js';
 import { PROXYTAINER_BIN, startProxytainer } from './contenders.js';
 import { CountingDockerRelay } from './docker-counter.js';
 import { runToEnd, sleep, type Spawned, stopAll } from './processes.js';
@@ -101,7 +101,7 @@ export interface SwarmWakeResult {
 
 export async function measureSwarmWake(rounds: number, asleepSeconds: number): Promise<SwarmWakeResult> {
   const group = uniqueName('bench-swarm');
-  const [port, upstream] = [await freePort(), await freePort()];
+  const [port, upstream] = [await freePort(), await freePorts()];
   const { name } = await createService({ group, port: upstream, server: ['--host', '127.0.0.1', '--greet'] });
   const relay = new CountingDockerRelay();
   await relay.open();

@@ -51,7 +51,7 @@ dockerSuite('Swarm services', () => {
 
   it('a service at 0 replicas is woken by a connection, which completes; it idles back to 0 and is woken again', async () => {
     const group = uniqueName('swarm-wake');
-    const [port, upstream] = [await freePort(), await freePort()];
+    const [port, upstream] = [await freePort(), await freePorts()];
     const { name } = await createService({ group, port: upstream, server: SERVER, labels: served(group, port, upstream, { 'proxytainer.idle': '2s' }) });
     const proxy = await discoveryProxy(['--group', group]);
     try {
@@ -66,7 +66,7 @@ dockerSuite('Swarm services', () => {
 
       await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Stopping => Idle\\): every member stopped`), 30_000);
       const asleep = await serviceScale(name);
-      assert.deepEqual([asleep.desired, asleep.running], [0, 0], 'scaled to 0, its task gone');
+      assert.deepEqual([asleep.desired, asleep.alive], [0, 0], 'scaled to 0, its task gone');
       assert.equal(asleep.labels['proxytainer.replicas-when-awake'], '1', 'the count it had is remembered in Docker');
 
       assert.match(await greetAndEcho(port), /^hello /);
@@ -106,7 +106,7 @@ dockerSuite('Swarm services', () => {
     const slept = await runCli(['sleep', group]);
     assert.equal(slept.code, 0, slept.stderr);
     const asleep = await serviceScale(name);
-    assert.deepEqual([asleep.desired, asleep.running], [0, 0], 'sleep returns once the tasks are gone');
+    assert.deepEqual([asleep.desired, asleep.alive], [0, 0], 'sleep returns once the tasks are gone');
     assert.equal(asleep.labels['proxytainer.replicas-when-awake'], '3');
     const later = JSON.parse((await runCli(['status', group, '--format', 'json'])).stdout) as StatusDocument;
     assert.equal(later.groups[0]?.state, 'Idle');
@@ -142,7 +142,7 @@ dockerSuite('Swarm services', () => {
 
   it("connections to a health-checked service wait for Swarm's health check", async () => {
     const group = uniqueName('swarm-health');
-    const [port, upstream] = [await freePort(), await freePort()];
+    const [port, upstream] = [await freePort(), await freePorts()];
     await createService({ group, port: upstream, server: [...SERVER, '--healthy-after', '1500'], healthIntervalMs: 200, labels: served(group, port, upstream) });
     const proxy = await discoveryProxy(['--group', group]);
     try {
@@ -157,7 +157,7 @@ dockerSuite('Swarm services', () => {
 
   it("a wake whose tasks cannot be placed fails fast with the scheduler's reason, and the service goes back to 0", async () => {
     const group = uniqueName('swarm-unplaceable');
-    const [port, upstream] = [await freePort(), await freePort()];
+    const [port, upstream] = [await freePort(), await freePorts()];
     const { name } = await createService({ group, port: upstream, server: SERVER, constraints: ['node.labels.proxytainer-test-nowhere==true'] });
     const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, '--start-timeout', '60s', '--control-socket', join(tmpdir(), `${uniqueName('control')}.sock`)]);
     try {
@@ -175,7 +175,7 @@ dockerSuite('Swarm services', () => {
 
   it('a wake whose image is missing on the node fails fast with the reason', async () => {
     const group = uniqueName('swarm-noimage');
-    const [port, upstream] = [await freePort(), await freePort()];
+    const [port, upstream] = [await freePort(), await freePorts()];
     const { name } = await createService({ group, port: upstream, cmd: ['sleep', '600'] });
     // Swarm takes the image from the spec; pointing it at one that exists nowhere is what a node without the image sees.
     await mustRun('docker', ['service', 'update', '--detach', '--image', 'proxytainer-test-absent:none', name]);
@@ -194,7 +194,7 @@ dockerSuite('Swarm services', () => {
 
   it('a global service is a label problem naming it; the others in its group still serve', async () => {
     const group = uniqueName('swarm-global');
-    const [port, upstream, other] = [await freePort(), await freePort(), await freePort()];
+    const [port, upstream, other] = [await freePort(), await freePorts(), await freePort()];
     const { name: global } = await createService({ group, global: true, cmd: ['sleep', '600'], labels: served(group, other, 1) });
     await createService({ group, port: upstream, server: SERVER, labels: served(group, port, upstream) });
     const proxy = await discoveryProxy(['--group', group]);
@@ -212,7 +212,7 @@ dockerSuite('Swarm services', () => {
 
   it('discovery: a service created while the proxy runs gets a listener, a label added with service update moves it, removing the service closes it', async () => {
     const group = uniqueName('swarm-discovered');
-    const [first, second, upstream] = [await freePort(), await freePort(), await freePort()];
+    const [first, second, upstream] = [await freePort(), await freePort(), await freePorts()];
     const proxy = await discoveryProxy(['--group', group]);
     try {
       await proxy.waitFor(/no containers labelled proxytainer\.group yet; waiting for some/);
@@ -236,7 +236,7 @@ dockerSuite('Swarm services', () => {
 
   it('a group may mix a service and a container: both wake together and sleep together', async () => {
     const group = uniqueName('swarm-mixed');
-    const [port, upstream] = [await freePort(), await freePort()];
+    const [port, upstream] = [await freePort(), await freePorts()];
     const container = await createMember({ group, server: ['--port', String(upstream), ...SERVER] });
     const { name } = await createService({ group, cmd: ['sleep', '600'] });
     const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, '--idle', '2s', '--control-socket', join(tmpdir(), `${uniqueName('control')}.sock`)]);

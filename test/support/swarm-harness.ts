@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { docker, RUN_ID, TEST_IMAGE, TEST_LABEL, uniqueName } from './docker-harness.js';
 import { mustRun } from './compose.js';
-import { accepting, freePort } from './net.js';
+import { createServer } from 'node:net';
 import { eventually } from './wait.js';
 
 /**
@@ -133,13 +133,16 @@ interface TaskView {
   readonly Status: { readonly State: string };
 }
 
-/** Desired replicas, and tasks Swarm reports running. */
-export async function serviceScale(name: string): Promise<{ desired: number; running: number; labels: Record<string, string> }> {
+const ENDED = new Set(['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']);
+
+/** Desired replicas, tasks Swarm reports running, and tasks not ended yet (running or on their way up or down). */
+export async function serviceScale(name: string): Promise<{ desired: number; running: number; alive: number; labels: Record<string, string> }> {
   const service = (await docker.getService(name).inspect()) as { Spec: { Labels?: Record<string, string>; Mode: { Replicated?: { Replicas?: number } } } };
   const tasks = (await docker.listTasks({ filters: { service: [name] } })) as TaskView[];
   return {
     desired: service.Spec.Mode.Replicated?.Replicas ?? 0,
     running: tasks.filter((task) => task.DesiredState === 'running' && task.Status.State === 'running').length,
+    alive: tasks.filter((task) => !ENDED.has(task.Status.State)).length,
     labels: service.Spec.Labels ?? {},
   };
 }
@@ -175,12 +178,34 @@ export async function removeTestServices(): Promise<void> {
   await Promise.all(ours.map((s) => docker.getService(s.ID).remove().catch(() => undefined)));
 }
 
-/** `count` consecutive ports nothing listens on right now, for replicas on the host network (one port per slot). */
-export async function freePorts(count: number): Promise<number> {
+/** Where the kernel picks local ports for outgoing connections (Linux's default ip_local_port_range). */
+const EPHEMERAL_FIRST = 32768;
+
+function bindable(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}
+
+/**
+ * `count` consecutive ports free on 127.0.0.1, for the replicas of a host-network
+ * service (one port per slot). Taken below the ephemeral range: a port from
+ * there (what freePort gives) can become the local end of any outgoing
+ * connection before the task starts, and its listen then fails.
+ */
+export async function freePorts(count = 1): Promise<number> {
   for (;;) {
-    const first = await freePort();
-    let all = first + count - 1 <= 65535;
-    for (let port = first + 1; all && port < first + count; port++) all = !(await accepting(port));
+    const first = 20_000 + Math.floor(Math.random() * (EPHEMERAL_FIRST - 20_000 - count));
+    let all = true;
+    for (let port = first; all && port < first + count; port++) all = await bindable(port);
     if (all) return first;
   }
 }
