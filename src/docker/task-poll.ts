@@ -16,50 +16,71 @@ export const POLL_MAX_MS = 250;
  * sleep is in progress.
  */
 export class TaskPoll {
-  private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly listeners = new Map<string, Set<() => void>>();
 
   constructor(private readonly clock: Clock) {}
 
   /**
    * Calls `look` until it returns true, `signal` aborts, or `limitMs`
    * passes; resolves with whether `look` returned true. A look that throws
-   * ends the poll with that error.
+   * ends the poll with that error. After a poke the spacing starts again
+   * from the shortest: the change it announced (a container started here)
+   * reaches the task's state a few tens of milliseconds later.
    */
   async until(key: string, look: () => Promise<boolean>, limitMs: number, signal: AbortSignal): Promise<boolean> {
     const started = this.clock.now();
     let delay = POLL_FIRST_MS;
-    while (!signal.aborted && this.clock.now() - started < limitMs) {
-      if (!(await this.pause(key, Math.min(delay, limitMs - (this.clock.now() - started)), signal))) return false;
-      if (await look()) return true;
-      delay = Math.min(delay * 2, POLL_MAX_MS);
+    // Pokes counted, not flagged: one may come while a look is in flight, between two pauses.
+    let pokes = 0;
+    let seen = 0;
+    let resume = (): void => undefined;
+    const onPoke = (): void => {
+      pokes++;
+      resume();
+    };
+    const listeners = this.listeners.get(key) ?? new Set<() => void>();
+    this.listeners.set(key, listeners);
+    listeners.add(onPoke);
+    try {
+      while (!signal.aborted && this.clock.now() - started < limitMs) {
+        if (pokes === seen) {
+          const ms = Math.min(delay, limitMs - (this.clock.now() - started));
+          if (!(await this.pause(ms, signal, (r) => (resume = r)))) return false;
+          resume = () => undefined;
+        }
+        const afterPoke = pokes !== seen;
+        seen = pokes;
+        if (await look()) return true;
+        delay = afterPoke ? POLL_FIRST_MS : Math.min(delay * 2, POLL_MAX_MS);
+      }
+      return false;
+    } finally {
+      listeners.delete(onPoke);
+      if (listeners.size === 0 && this.listeners.get(key) === listeners) this.listeners.delete(key);
     }
-    return false;
   }
 
-  /** Something happened to the tasks behind `key`: every poll on it looks now. */
+  /** Something happened to the tasks behind `key`: every poll on it looks now, and soon again. */
   poke(key: string): void {
-    for (const resume of [...(this.waiting.get(key) ?? [])]) resume();
+    for (const listener of [...(this.listeners.get(key) ?? [])]) listener();
   }
 
-  /** Waits `ms`, or less when poked; resolves false when `signal` aborts instead. */
-  private pause(key: string, ms: number, signal: AbortSignal): Promise<boolean> {
+  /** Waits `ms`, or less when resumed through `expose`; resolves false when `signal` aborts instead. */
+  private pause(ms: number, signal: AbortSignal, expose: (resume: () => void) => void): Promise<boolean> {
     return new Promise((resolve) => {
       if (signal.aborted) {
         resolve(false);
         return;
       }
-      const waiting = this.waiting.get(key) ?? new Set<() => void>();
-      this.waiting.set(key, waiting);
+      let stopListening = (): void => undefined;
       const resume = (): void => {
         timer.cancel();
         stopListening();
-        waiting.delete(resume);
-        if (waiting.size === 0 && this.waiting.get(key) === waiting) this.waiting.delete(key);
         resolve(!signal.aborted);
       };
       const timer = this.clock.setTimer(Math.max(0, ms), resume);
-      const stopListening = whenAborted(signal, resume);
-      waiting.add(resume);
+      stopListening = whenAborted(signal, resume);
+      expose(resume);
     });
   }
 }

@@ -21,11 +21,20 @@ describe('the task poll of a wake or sleep in progress', () => {
     assert.ok(looks.slice(1).every((at, i) => at - (looks[i] ?? 0) <= POLL_MAX_MS));
   });
 
-  it('an event about the service looks at once instead of waiting out the pause', async () => {
+  it('an event about the service looks at once, and the spacing starts again from the shortest; one during a look is not lost', async () => {
     const clock = new FakeClock();
     const poll = new TaskPoll(clock);
     const looks: number[] = [];
-    const done = poll.until('web', () => Promise.resolve(looks.push(clock.now()) >= 3), 60_000, new AbortController().signal);
+    let pokeDuringLook = false;
+    const look = (): Promise<boolean> => {
+      looks.push(clock.now());
+      if (pokeDuringLook) {
+        pokeDuringLook = false;
+        poll.poke('web');
+      }
+      return Promise.resolve(looks.length >= 6);
+    };
+    const done = poll.until('web', look, 60_000, new AbortController().signal);
     await clock.advance(100); // looks at 25 and 75; the next is due at 175
     poll.poke('other');
     await settle();
@@ -33,8 +42,11 @@ describe('the task poll of a wake or sleep in progress', () => {
     poll.poke('web');
     await settle();
     assert.deepEqual(looks, [25, 75, 100]);
-    await clock.advance(200);
-    assert.deepEqual(looks, [25, 75, 100], "the third look says done");
+    await clock.advance(25);
+    assert.deepEqual(looks, [25, 75, 100, 125], 'the next look comes after the shortest spacing again');
+    pokeDuringLook = true;
+    await clock.advance(50);
+    assert.deepEqual(looks, [25, 75, 100, 125, 175, 175], 'a poke during a look makes the next one come at once');
     assert.equal(await done, true);
   });
 
