@@ -5,7 +5,7 @@ import type { SwarmService, SwarmServiceSpec, SwarmTask } from './swarm-types.js
 /** Task states a task never leaves on its own: it ended, or never got to run. Swarm replaces it with a new task. */
 const FAILED = new Set(['failed', 'rejected', 'complete', 'orphaned']);
 /** Task states of a task that is over, whatever the reason. */
-const ENDED = new Set([...FAILED, 'shutdown', 'remove']);
+export const ENDED = new Set([...FAILED, 'shutdown', 'remove']);
 
 /** How many replicas the service asks for; 0 for a mode that has no count. */
 export function desiredReplicas(spec: SwarmServiceSpec): number {

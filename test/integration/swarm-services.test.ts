@@ -234,6 +234,23 @@ dockerSuite('Swarm services', () => {
     }
   });
 
+  it('docker service scale by hand is followed, not fought: scaled up the group runs, scaled to 0 it is idle', async () => {
+    const group = uniqueName('swarm-outside');
+    const [port, upstream] = [await freePort(), await freePorts()];
+    const { name } = await createService({ group, port: upstream, server: SERVER, labels: served(group, port, upstream) });
+    const proxy = await discoveryProxy(['--group', group]);
+    try {
+      await proxy.waitFor(new RegExp(`\\[${group}\\] listening on port ${port} `));
+      await mustRun('docker', ['service', 'scale', '--detach', `${name}=1`]);
+      await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Idle => Running\\): every member is running \\(started outside proxytainer\\)`), 30_000);
+      await mustRun('docker', ['service', 'scale', '--detach', `${name}=0`]);
+      await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Running => Idle\\): ${name} is scaled to 0( \\(\\d task\\(s\\) still stopping\\))? \\(changed outside proxytainer\\)`), 10_000);
+      assert.equal(proxy.matching(new RegExp(`\\[${group}\\] State change \\(\\w+ => Starting\\)`)).length, 0, 'proxytainer woke nothing itself');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('a group may mix a service and a container: both wake together and sleep together', async () => {
     const group = uniqueName('swarm-mixed');
     const [port, upstream] = [await freePort(), await freePorts()];
