@@ -156,7 +156,7 @@ export class SwarmServices implements Backend {
 
   async wake(member: Member, signal: AbortSignal): Promise<void> {
     await this.call(async () => {
-      this.watches.get(member.name)?.abort();
+      this.stopWatching(member.name);
       const service = await updateService(this.options.docker, member.id, signal, (spec) => {
         if (desiredReplicas(spec) > 0) return null; // up already, or on its way
         const { count, why } = wakeReplicas(spec.Labels ?? {});
@@ -171,7 +171,7 @@ export class SwarmServices implements Backend {
   /** A service cannot be paused: whatever the mode, it sleeps by scaling to 0. */
   async sleep(member: Member, options: { readonly mode: SleepMode; readonly timeoutSeconds: number | undefined }, signal: AbortSignal): Promise<void> {
     await this.call(async () => {
-      this.watches.get(member.name)?.abort();
+      this.stopWatching(member.name);
       const service = await updateService(this.options.docker, member.id, signal, (spec) => {
         const current = desiredReplicas(spec);
         if (current === 0) return null;
@@ -242,6 +242,11 @@ export class SwarmServices implements Backend {
     if (groups.size > 0) this.groupsOf.set(service.Spec.Name, groups);
     else this.groupsOf.delete(service.Spec.Name);
     return groups;
+  }
+
+  private stopWatching(name: string): void {
+    this.watches.get(name)?.abort();
+    this.watches.delete(name);
   }
 
   /**
