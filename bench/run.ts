@@ -5,7 +5,7 @@
  * run (a tool missing or failing to start, a measurement that broke), never
  * for a missed target.
  *
- *   node --import tsx bench/run.ts [--quick] [--only throughput,short,cold,hold,idle,redis,udp,metrics]
+ *   node --import tsx bench/run.ts [--quick] [--only throughput,short,cold,hold,idle,redis,udp,metrics,swarm]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -20,10 +20,11 @@ import { runToEnd, stopAll } from './processes.js';
 import { measureRedis } from './redis.js';
 import { errorText, formatTable, progress, type Row, type SectionResult } from './report.js';
 import { measureShortConnections } from './short-connections.js';
+import { measureSwarmWakes } from './swarm-wake.js';
 import { measureThroughput } from './throughput.js';
 import { measureUdp } from './udp.js';
 
-const SECTIONS = ['cold', 'hold', 'throughput', 'short', 'idle', 'redis', 'udp', 'metrics'] as const;
+const SECTIONS = ['cold', 'hold', 'throughput', 'short', 'idle', 'redis', 'udp', 'metrics', 'swarm'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<SectionName> } {
@@ -128,6 +129,7 @@ async function main(): Promise<number> {
     await run('redis', 'redis', () => measureRedis({ rounds: quick ? 1 : 5, requests: quick ? 5_000 : 20_000, clients: 50 }));
     await run('udp', 'udp', () => measureUdp({ rounds: quick ? 1 : 5, seconds: quick ? 1 : 3 }));
     await run('metrics', 'metrics cost', () => measureMetricsCost({ rounds: quick ? 1 : 5, seconds: quick ? 1 : 2 }));
+    await run('swarm', 'swarm wake', () => measureSwarmWakes(quick ? 2 : 10, quick ? 3 : 10));
   } finally {
     await cleanUp();
   }

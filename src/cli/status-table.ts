@@ -45,6 +45,20 @@ function stateCell(group: GroupStatus, now: Date): string {
   return notes.length === 0 ? group.state : `${group.state} (${notes.join('; ')})`;
 }
 
+/** Swarm services among the members, one line each: replicas running/desired and the nodes their tasks are on; none when there are no services. */
+function serviceLines(doc: StatusDocument, style: ChalkInstance): string[] {
+  const headers = ['SERVICE', 'GROUP', 'REPLICAS', 'NODES'];
+  const rows = doc.groups.flatMap((group) =>
+    group.members.list
+      .filter((member) => member.kind === 'service')
+      .map((member) => [member.name, group.name, member.replicas === undefined ? '-' : `${member.replicas.running}/${member.replicas.desired}`, member.nodes?.join(', ') || '-']),
+  );
+  if (rows.length === 0) return [];
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd();
+  return ['', style.bold(line(headers)), ...rows.map(line)];
+}
+
 /** The `status` table: docker-style upper-case headers, columns three spaces apart, problems listed below. */
 export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now = new Date()): string {
   const lines: string[] = [];
@@ -80,6 +94,7 @@ export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now
   lines.push(join(headers, (_, text) => style.bold(text)));
   for (const row of rows) lines.push(join(row.cells, (i, text) => (i === 1 ? stateColour(style, row.state)(text) : text)));
   if (doc.groups.length === 0) lines.push(style.dim('(no containers labelled proxytainer.group)'));
+  lines.push(...serviceLines(doc, style));
   if (doc.problems.length > 0) {
     lines.push('', style.bold('Problems:'));
     for (const problem of doc.problems) lines.push(`  ${style.red('!')} ${problem.container}: ${problem.label}: ${problem.message}`);

@@ -3,7 +3,7 @@ import type { GroupHealth } from '../core/group-health.js';
 import type { GroupStateName } from '../core/group-machine.js';
 import type { GroupSnapshot } from '../core/group.js';
 import { LABEL } from '../core/labels.js';
-import type { HealthStatus, Member } from '../core/runtime.js';
+import type { HealthStatus, Member, MemberKind } from '../core/runtime.js';
 import { formatSleepPlan } from '../core/sleep-plan.js';
 import { planStart, type StartProblem } from '../core/start-order.js';
 import type { WakeCause } from '../core/wake-cause.js';
@@ -47,6 +47,11 @@ export interface MemberStatus {
   readonly groups: readonly string[];
   /** What it waits for before it starts: `db:service_healthy`. */
   readonly dependsOn: readonly string[];
+  readonly kind: MemberKind;
+  /** A Swarm service: tasks running and desired. */
+  readonly replicas?: { readonly running: number; readonly desired: number };
+  /** A Swarm service: the nodes its tasks are on. */
+  readonly nodes?: readonly string[];
 }
 
 export interface ListenerStatus {
@@ -149,14 +154,18 @@ export interface AwakeStatus {
 const LISTED_PEERS = 20;
 
 export function memberStatus(member: Member): MemberStatus {
-  return {
+  const status = {
     name: member.name,
     id: member.id.slice(0, 12),
     state: member.state,
     health: member.health,
+    kind: member.kind ?? 'container',
     groups: member.groups,
     dependsOn: member.dependsOn.map((d) => `${d.name}:${d.condition}`),
-  };
+  } as const;
+  if (member.replicas === undefined) return status;
+  const { running, desired, nodes } = member.replicas;
+  return { ...status, replicas: { running, desired }, nodes };
 }
 
 /** The start order of members, by name, from the same plan a wake follows. */

@@ -5,6 +5,8 @@
  * later); tests implement it in memory.
  */
 
+import type { MemberKind } from './runtime.js';
+
 /** A member as its declarations read: who it is, when it was created (oldest wins conflicts), its labels. */
 export interface CatalogEntry {
   readonly id: string;
@@ -14,6 +16,14 @@ export interface CatalogEntry {
   readonly labels: Readonly<Record<string, string>>;
   /** It shares the host's network, so it is reached at 127.0.0.1 on its own ports. */
   readonly hostNetwork: boolean;
+  /** Absent: a container. */
+  readonly kind?: MemberKind;
+  /**
+   * Why the backend cannot put this member to sleep and wake it (a Swarm
+   * global service cannot be scaled), when it cannot: the member is left out
+   * of its group, and the reason is reported against its group label.
+   */
+  readonly unsupported?: string;
 }
 
 export interface Catalog {

@@ -9,6 +9,8 @@ export const LABEL = {
   sleep: 'proxytainer.sleep',
   idleThreshold: 'proxytainer.idle-threshold',
   webhook: 'proxytainer.webhook',
+  /** On a Swarm service: how many replicas a wake scales it to. */
+  replicas: 'proxytainer.replicas',
 } as const;
 
 /** Labels compose writes on the containers it creates, which proxytainer reads too. */
@@ -21,6 +23,15 @@ export const COMPOSE_LABEL = {
 /** The groups a `proxytainer.group` value names: one, or several separated by commas (a shared member). */
 export function groupsOf(value: string): string[] {
   return [...new Set(splitList(value).filter((name) => name !== ''))];
+}
+
+/** Parses `proxytainer.replicas`: a whole number from 1, throwing an Error that says what to write. */
+export function parseReplicas(text: string): number {
+  const value = text.trim();
+  if (!/^\d+$/.test(value)) throw new Error(`"${text}" is not a number of replicas; write a whole number from 1, e.g. ${LABEL.replicas}=3`);
+  const count = Number(value);
+  if (count < 1) throw new Error(`"${text}" would wake the service to no replicas at all; write 1 or more`);
+  return count;
 }
 
 /** A comma-separated label value, each part trimmed. */

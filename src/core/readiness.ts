@@ -7,7 +7,7 @@ export type Readiness =
   | { readonly kind: 'ready' }
   /** Every member is up or on its way, some are not ready yet. */
   | { readonly kind: 'pending'; readonly detail: string }
-  /** Some member is asleep or ended. `anyUp`: some other member is up, so stopping is not a no-op. */
+  /** Some member is asleep, ended, or failing. `anyUp`: some member is up, so stopping is not a no-op. */
   | { readonly kind: 'down'; readonly detail: string; readonly anyUp: boolean }
   /** Every member runs, but some health check reports unhealthy. */
   | { readonly kind: 'unhealthy'; readonly detail: string };
@@ -33,7 +33,8 @@ export function assessReadiness(members: readonly Member[], options: ReadinessOp
   if (members.length === 0) return { kind: 'empty' };
   const jobs = oneShots(members);
   const jobDone = (m: Member): boolean => jobs.has(m.id) && m.phase === 'stopped' && m.exitCode === 0;
-  const down = members.filter((m) => !isUp(m) && !jobDone(m));
+  // A failing member is up in the backend's eyes (it keeps trying), so it counts in anyUp and is put back to sleep.
+  const down = members.filter((m) => (!isUp(m) && !jobDone(m)) || m.failing === true);
   if (down.length > 0) {
     return { kind: 'down', detail: down.map((m) => m.detail).join(', '), anyUp: members.some(isUp) };
   }

@@ -18,6 +18,9 @@ export type MemberPhase = 'running' | 'starting' | 'paused' | 'stopped';
 /** `none` means the member has no health check. */
 export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
 
+/** What a member is, in the backend's words: a container, or a Swarm service (a set of replicas). */
+export type MemberKind = 'container' | 'service';
+
 /** How a group goes to sleep: stop its members (memory freed), or pause them (memory kept, wakes fast). */
 export type SleepMode = 'stop' | 'pause';
 
@@ -52,6 +55,18 @@ export interface Member {
   readonly groups: readonly string[];
   /** What it waits for before it starts. */
   readonly dependsOn: readonly Dependency[];
+  /** Absent: a container. Shown by `status`; the backend routes wake and sleep by it. */
+  readonly kind?: MemberKind;
+  /**
+   * Set on a member that is on its way up by itself (`starting`) but cannot
+   * get there as things stand, while the backend keeps trying: a Swarm
+   * service whose tasks no node can take, or that fail as they start. A wake
+   * fails at once with `detail` instead of waiting out its timeout, and the
+   * member is put to sleep again so the backend stops trying.
+   */
+  readonly failing?: boolean;
+  /** A member that runs as replicas (a Swarm service): how many run, how many are wanted, and on which nodes. */
+  readonly replicas?: { readonly running: number; readonly desired: number; readonly nodes: readonly string[] };
 }
 
 /** Up, or on its way up by itself: waking it needs no call. */

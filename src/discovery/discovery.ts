@@ -97,8 +97,11 @@ export class Discovery {
   private async reconcileNow(reason: string): Promise<void> {
     const { catalog, logger } = this.options;
     let plan: DiscoveryPlan;
+    let services: ReadonlySet<string>;
     try {
-      plan = planDiscovery(await catalog.list(this.lifetime.signal), { bind: this.options.bind });
+      const entries = await catalog.list(this.lifetime.signal);
+      services = new Set(entries.filter((entry) => entry.kind === 'service').map((entry) => entry.name));
+      plan = planDiscovery(entries, { bind: this.options.bind });
     } catch (error) {
       if (!this.stopped) logger.warn(`cannot list labelled containers (${describeError(error)}); keeping the current listeners`);
       return;
@@ -109,7 +112,7 @@ export class Discovery {
     this.closeListeners(plan);
     const bindProblems = await this.openListeners(plan);
     await this.removeGroups(plan);
-    this.report([...plan.problems, ...bindProblems]);
+    this.report([...plan.problems, ...bindProblems], services);
     if (plan.groups.size === 0 && reason === 'startup') logger.info(`no containers labelled ${LABEL.group} yet; waiting for some`);
   }
 
@@ -189,22 +192,35 @@ export class Discovery {
   /** A declared upstream, or the declaring member's own address, looked up at each wake. */
   private upstreamFor(wanted: PlannedListener): UpstreamSource {
     if (wanted.upstream !== null) return fixedUpstream(wanted.upstream);
-    const { catalog } = this.options;
+    const { catalog, logger } = this.options;
     const member = wanted.declaredBy.name;
+    // Each connection after a failed lookup asks again: the reason is logged when it first appears, not for every one.
+    let lastFailure = '';
     return {
       description: describePlannedUpstream(wanted),
-      resolve: async (signal) => ({ host: await catalog.address(member, signal), port: wanted.port }),
+      resolve: async (signal) => {
+        try {
+          const host = await catalog.address(member, signal);
+          lastFailure = '';
+          return { host, port: wanted.port };
+        } catch (error) {
+          const why = describeError(error);
+          if (why !== lastFailure && !signal.aborted) logger.child(wanted.group).warn(`cannot find where ${member} listens for port ${wanted.port}: ${why}`);
+          lastFailure = why;
+          throw error;
+        }
+      },
     };
   }
 
-  /** Logs problems the first time they appear; keeps them all for status. */
-  private report(problems: LabelProblem[]): void {
+  /** Logs problems the first time they appear, naming the member as a container or a service; keeps them all for status. */
+  private report(problems: LabelProblem[], services: ReadonlySet<string>): void {
     const keys = new Set<string>();
     for (const problem of problems) {
       const key = problemKey(problem);
       keys.add(key);
       if (!this.reported.has(key)) {
-        this.options.logger.warn(`container ${problem.container}: label ${problem.label}: ${problem.message}`);
+        this.options.logger.warn(`${services.has(problem.container) ? 'service' : 'container'} ${problem.container}: label ${problem.label}: ${problem.message}`);
       }
     }
     this.reported = keys;

@@ -5,7 +5,7 @@ import { describeError } from '../core/errors.js';
 import { parseBytes } from '../core/bytes.js';
 import { parseDependsOn } from '../core/dependencies.js';
 import type { SleepPlan } from '../core/group.js';
-import { groupsOf, LABEL, splitList } from '../core/labels.js';
+import { groupsOf, LABEL, parseReplicas, splitList } from '../core/labels.js';
 import { parseSleepPlan } from '../core/sleep-plan.js';
 import { parseWebhookUrl } from '../core/webhook-url.js';
 
@@ -57,6 +57,10 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   const [group] = groups;
   if (group === undefined) {
     problem(LABEL.group, 'the group name is empty; give the group a name, e.g. proxytainer.group=web');
+    return { declaration: null, problems };
+  }
+  if (container.unsupported !== undefined) {
+    problem(LABEL.group, `${container.unsupported}; it is left out of group ${group}`, group);
     return { declaration: null, problems };
   }
   /** Reads an optional setting label; an unreadable value is a problem, and `otherwise` says what happens instead. */
@@ -127,6 +131,20 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   const webhook = setting(LABEL.webhook, parseWebhookUrl, "this group's changes are not sent there");
   const dependsOn = container.labels[LABEL.dependsOn];
   if (dependsOn !== undefined) for (const message of parseDependsOn(dependsOn).problems) problem(LABEL.dependsOn, `${message}; that dependency is ignored`, group);
+
+  const replicasText = container.labels[LABEL.replicas];
+  if (replicasText !== undefined) {
+    if (container.kind !== 'service') {
+      problem(LABEL.replicas, `applies to Swarm services only (a wake scales a service to it); ${container.name} is a container, so it is ignored`, group);
+    } else {
+      try {
+        parseReplicas(replicasText);
+      } catch (error) {
+        problem(LABEL.replicas, `${describeError(error)}; a wake restores the count the service had before it slept (1 if it never ran)`, group);
+      }
+    }
+  }
+
 
   return { declaration: { container, groups, ports, idleMs, idleThresholdBytes, health, sleep, webhook }, problems };
 }
