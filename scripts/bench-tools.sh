@@ -22,20 +22,10 @@ fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
-  as_root apt-get update -qq || log "apt-get update failed; trying the install with the lists there are"
-  # policy-rc.d keeps the packages' maintainer scripts from starting services (iperf3's, haproxy's).
-  policy=/usr/sbin/policy-rc.d
-  added_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-    as_root chmod +x "$policy"
-    added_policy=1
-  fi
   # iperf3 asks (debconf) whether to run a daemon; the answer is no.
   echo 'iperf3 iperf3/start_daemon boolean false' | as_root debconf-set-selections 2>/dev/null || true
   status=0
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
-  [ "$added_policy" = 1 ] && as_root rm -f "$policy"
+  bash "$(dirname "$0")/apt-install.sh" "${missing[@]}" || status=$?
   [ "$status" = 0 ] || { log "apt-get install failed ($status); the bench reports what it could not run"; exit 0; }
 fi
 # The redis section's server and client (redis-server, redis-benchmark), installed the same way.

@@ -9,7 +9,6 @@
 set -euo pipefail
 
 log() { printf 'server-packages: %s\n' "$*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 # postgresql-common's wrappers in /usr/bin are not enough: the tests run the versioned binaries.
@@ -23,18 +22,8 @@ command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 log "installing ${missing[*]}"
-as_root apt-get update -qq || log "apt-get update failed; trying the install with the lists there are"
-# policy-rc.d (exit 101: "action forbidden") keeps the maintainer scripts from starting postgresql and redis-server.
-policy=/usr/sbin/policy-rc.d
-added_policy=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-  as_root chmod +x "$policy"
-  added_policy=1
-fi
 status=0
-DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
-[ "$added_policy" = 1 ] && as_root rm -f "$policy"
+bash "$(dirname "$0")/apt-install.sh" "${missing[@]}" || status=$?
 # Not fatal for the rest of the set-up: the tests that need these say what is missing and how to get it.
 [ "$status" = 0 ] || { log "apt-get install failed ($status); tests with real servers will fail until it works"; exit 0; }
 log "installed $(dpkg-query -W -f '${Package} ${Version}, ' "${missing[@]}" 2>/dev/null | sed 's/, $//')"

@@ -11,31 +11,14 @@ import { BackendError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { testContext } from '../support/cli-context.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
+import { groupStatus } from '../support/status-fixtures.js';
 
 /** A proxy that listed `web` a moment ago and has just forgotten it: the race between `status` and the request. */
 const forgetful: ControlApi = {
   status: (): StatusDocument => ({
     schemaVersion: 1,
     proxies: [{ pid: 4242, version: 'test', mode: 'discovery', docker: 'fake://', controlSocket: '-', startedAt: new Date(0).toISOString() }],
-    groups: [
-      {
-        name: 'web',
-        proxy: 4242,
-        state: 'Idle',
-        members: { running: 0, total: 1, list: [] },
-        listeners: [],
-        connections: { open: 0, held: 0 },
-        bytes: { in: 0, out: 0 },
-        lastActivity: null,
-        sleepsInSeconds: null,
-        settings: null,
-        problems: [],
-        sleeping: 'stopped',
-        startOrder: [],
-        waitingFor: null,
-        backoff: null,
-      },
-    ],
+    groups: [groupStatus('web', { proxy: 4242 })],
     problems: [],
     notes: [],
     docker: null,

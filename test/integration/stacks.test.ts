@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { containerState, createMember, dockerSuite, recordedEvents, removeTestObjects, uniqueName } from '../support/docker-harness.js';
 import { echoThrough, freePort, openSocket, readAll } from '../support/net.js';
-import { ProxyProcess, runCli } from '../support/proxy-process.js';
+import { runCli, startStaticProxy } from '../support/proxy-process.js';
 import { eventually } from '../support/wait.js';
 
 /** When Docker recorded `action` for the container called `name`, in nanoseconds, from its own events. */
@@ -17,12 +17,6 @@ function server(port: number, extra: readonly string[] = []): string[] {
   return ['--port', String(port), '--host', '127.0.0.1', ...extra];
 }
 
-async function staticProxy(group: string, upstream: number, extra: readonly string[] = []): Promise<{ proxy: ProxyProcess; port: number }> {
-  const port = await freePort();
-  const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, ...extra]);
-  return { proxy, port };
-}
-
 dockerSuite('stacks: start order, shared members, sleeping by pause', () => {
   before(removeTestObjects);
   after(removeTestObjects);
@@ -35,7 +29,7 @@ dockerSuite('stacks: start order, shared members, sleeping by pause', () => {
     await createMember({ group, name: db, server: server(dbPort, ['--healthy-after', '1500']), healthIntervalMs: 200 });
     await createMember({ group, name: app, server: server(appPort), labels: { 'proxytainer.group': group, 'proxytainer.depends-on': `${db}:service_healthy` } });
     const since = Math.floor(Date.now() / 1000);
-    const { proxy, port } = await staticProxy(group, appPort);
+    const { proxy, port } = await startStaticProxy(group, appPort);
     try {
       assert.equal((await echoThrough(port, Buffer.from('ordered'))).toString(), 'ordered');
       await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Starting => Running\\)`));
@@ -65,7 +59,7 @@ dockerSuite('stacks: start order, shared members, sleeping by pause', () => {
     await createMember({ group, name: nameB, server: server(ports[1] ?? 0), labels: compose('b', 'a:service_started:true') });
     await createMember({ group, name: nameA, server: server(ports[0] ?? 0), labels: compose('a') });
     const since = Math.floor(Date.now() / 1000);
-    const { proxy, port } = await staticProxy(group, ports[2] ?? 0);
+    const { proxy, port } = await startStaticProxy(group, ports[2] ?? 0);
     try {
       await echoThrough(port, Buffer.from('x'));
       const starts = await Promise.all(names.map((name) => eventTime(since, group, name, 'start')));
@@ -86,7 +80,7 @@ dockerSuite('stacks: start order, shared members, sleeping by pause', () => {
     const b = `${group}-b`;
     await createMember({ group, name: a, server: server(aPort), labels: { 'proxytainer.group': group, 'proxytainer.depends-on': b } });
     await createMember({ group, name: b, server: server(bPort), labels: { 'proxytainer.group': group, 'proxytainer.depends-on': a } });
-    const { proxy, port } = await staticProxy(group, aPort);
+    const { proxy, port } = await startStaticProxy(group, aPort);
     try {
       assert.equal((await echoThrough(port, Buffer.from('round'))).toString(), 'round');
       await proxy.waitFor(new RegExp(`WARN  \\[${group}\\] label problem: dependencies form a cycle \\(${a} → ${b} → ${a}\\)`));
@@ -103,8 +97,8 @@ dockerSuite('stacks: start order, shared members, sleeping by pause', () => {
     const db = await createMember({ group: `${groupA},${groupB}`, name: uniqueName('shared-db'), server: server(dbPort) });
     const appA = await createMember({ group: groupA, server: server(aPort) });
     const appB = await createMember({ group: groupB, server: server(bPort) });
-    const first = await staticProxy(groupA, aPort, ['--idle', '2']);
-    const second = await staticProxy(groupB, bPort, ['--idle', '8']);
+    const first = await startStaticProxy(groupA, aPort, ['--idle', '2']);
+    const second = await startStaticProxy(groupB, bPort, ['--idle', '8']);
     try {
       await echoThrough(first.port, Buffer.from('a'));
       await echoThrough(second.port, Buffer.from('b'));
@@ -130,7 +124,7 @@ dockerSuite('stacks: start order, shared members, sleeping by pause', () => {
     const upstream = await freePort();
     const member = await createMember({ group, server: server(upstream) });
     const since = Math.floor(Date.now() / 1000);
-    const { proxy, port } = await staticProxy(group, upstream, ['--idle', '1', '--sleep', 'pause,stop:4s']);
+    const { proxy, port } = await startStaticProxy(group, upstream, ['--idle', '1', '--sleep', 'pause,stop:4s']);
     try {
       await echoThrough(port, Buffer.from('first'));
       await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Stopping => Idle\\): every member paused`), 10_000);
@@ -156,7 +150,7 @@ dockerSuite('stacks: start order, shared members, sleeping by pause', () => {
     const group = uniqueName('doze');
     const upstream = await freePort();
     const member = await createMember({ group, server: server(upstream) });
-    const { proxy, port } = await staticProxy(group, upstream, ['--idle', '1', '--sleep', 'pause']);
+    const { proxy, port } = await startStaticProxy(group, upstream, ['--idle', '1', '--sleep', 'pause']);
     const socket = await openSocket(port);
     try {
       const received = readAll(socket);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { containerState, createMember, docker, dockerSuite, groupEvents, removeTestObjects, uniqueName } from '../support/docker-harness.js';
 import { echoThrough, freePort, openSocket, readAll } from '../support/net.js';
-import { ProxyProcess } from '../support/proxy-process.js';
+import { startStaticProxy } from '../support/proxy-process.js';
 import { SocketRelay } from '../support/socket-relay.js';
 
 /** Connects and measures how long until the proxy closes the connection, and what it sent. */
@@ -13,12 +13,6 @@ async function closedAfter(port: number): Promise<{ ms: number; data: string }> 
   const { data } = await readAll(socket);
   socket.destroy();
   return { ms: performance.now() - started, data: data.toString() };
-}
-
-async function proxyFor(group: string, upstream: number, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const port = await freePort();
-  const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, ...extra], { env });
-  return { port, proxy };
 }
 
 dockerSuite('static mode: failures', () => {
@@ -33,7 +27,7 @@ dockerSuite('static mode: failures', () => {
       server: ['--port', String(upstream), '--host', '127.0.0.1', '--healthy-after', '600000', '--exit-after', '500', '--exit-code', '3'],
       healthIntervalMs: 200,
     });
-    const { port, proxy } = await proxyFor(group, upstream);
+    const { port, proxy } = await startStaticProxy(group, upstream);
     try {
       const first = await closedAfter(port);
       assert.equal(first.data, '');
@@ -56,7 +50,7 @@ dockerSuite('static mode: failures', () => {
       healthIntervalMs: 200,
       healthRetries: 2,
     });
-    const { port, proxy } = await proxyFor(group, upstream);
+    const { port, proxy } = await startStaticProxy(group, upstream);
     try {
       const result = await closedAfter(port);
       assert.ok(result.ms < 5_000, `closed after ${Math.round(result.ms)}ms`);
@@ -72,7 +66,7 @@ dockerSuite('static mode: failures', () => {
     const upstream = await freePort();
     await createMember({ group, cmd: ['sh', '-c', 'sleep 0.5; exit 3'] }); // runs, never listens, exits
     const since = Math.floor(Date.now() / 1000);
-    const { port, proxy } = await proxyFor(group, upstream, ['--start-timeout', '10s']);
+    const { port, proxy } = await startStaticProxy(group, upstream, ['--start-timeout', '10s']);
     try {
       const first = await closedAfter(port);
       assert.equal(first.data, '');
@@ -97,7 +91,7 @@ dockerSuite('static mode: failures', () => {
       healthIntervalMs: 200,
       healthStartPeriodMs: 600_000,
     });
-    const { port, proxy } = await proxyFor(group, upstream, ['--start-timeout', '2s']);
+    const { port, proxy } = await startStaticProxy(group, upstream, ['--start-timeout', '2s']);
     try {
       const result = await closedAfter(port);
       assert.ok(result.ms >= 1_900 && result.ms < 3_500, `closed after ${Math.round(result.ms)}ms`);
@@ -111,7 +105,7 @@ dockerSuite('static mode: failures', () => {
     const group = uniqueName('refused');
     const upstream = await freePort();
     await createMember({ group, cmd: ['/no/such/program'] });
-    const { port, proxy } = await proxyFor(group, upstream);
+    const { port, proxy } = await startStaticProxy(group, upstream);
     try {
       const result = await closedAfter(port);
       assert.ok(result.ms < 2_000, `closed after ${Math.round(result.ms)}ms`);
@@ -125,7 +119,7 @@ dockerSuite('static mode: failures', () => {
   it('a group with no members yet closes connections at once and keeps listening; members created later are found', async () => {
     const group = uniqueName('empty');
     const upstream = await freePort();
-    const { port, proxy } = await proxyFor(group, upstream);
+    const { port, proxy } = await startStaticProxy(group, upstream);
     try {
       const result = await closedAfter(port);
       assert.ok(result.ms < 1_000);
@@ -143,7 +137,7 @@ dockerSuite('static mode: failures', () => {
     const upstream = await freePort();
     const server = ['--port', String(upstream), '--host', '127.0.0.1'];
     const first = await createMember({ group, server });
-    const { port, proxy } = await proxyFor(group, upstream, ['--idle', '1']);
+    const { port, proxy } = await startStaticProxy(group, upstream, ['--idle', '1']);
     try {
       assert.equal((await echoThrough(port, Buffer.from('one'))).toString(), 'one');
       await proxy.waitFor(/State change \(Stopping => Idle\)/, 15_000);
@@ -160,7 +154,7 @@ dockerSuite('static mode: failures', () => {
     const group = uniqueName('flood');
     const upstream = await freePort();
     await createMember({ group, server: ['--port', String(upstream), '--host', '127.0.0.1', '--healthy-after', '1000'], healthIntervalMs: 200 });
-    const { port, proxy } = await proxyFor(group, upstream, ['--max-held', '5']);
+    const { port, proxy } = await startStaticProxy(group, upstream, ['--max-held', '5']);
     try {
       const results: Promise<string>[] = [];
       for (let i = 0; i < 8; i++) {
@@ -182,7 +176,7 @@ dockerSuite('static mode: failures', () => {
     const member = await createMember({ group, server: ['--port', String(upstream), '--host', '127.0.0.1'] });
     const relay = new SocketRelay();
     await relay.open();
-    const { port, proxy } = await proxyFor(group, upstream, [], { DOCKER_HOST: relay.url });
+    const { port, proxy } = await startStaticProxy(group, upstream, [], { DOCKER_HOST: relay.url });
     try {
       await proxy.waitFor(/following Docker events/);
       await relay.cut();
@@ -207,7 +201,7 @@ dockerSuite('static mode: failures', () => {
     await createMember({ group, server: ['--port', String(upstream), '--host', '127.0.0.1'] });
     const running = await createMember({ group, server: ['--port', String(other), '--host', '127.0.0.1'] });
     await running.start();
-    const { port, proxy } = await proxyFor(group, upstream, ['--idle', '1']);
+    const { port, proxy } = await startStaticProxy(group, upstream, ['--idle', '1']);
     try {
       assert.equal((await echoThrough(port, Buffer.from('x'))).toString(), 'x');
       await proxy.waitFor(/State change \(Stopping => Idle\)/, 15_000);

@@ -5,13 +5,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { containerState, createMember, dockerSuite, groupEvents, removeTestObjects, uniqueName } from '../support/docker-harness.js';
 import { echoThrough, freePort, openSocket, readAll } from '../support/net.js';
-import { ProxyProcess, runCli } from '../support/proxy-process.js';
-
-async function staticProxy(group: string, upstream: number, extra: readonly string[] = []): Promise<{ proxy: ProxyProcess; port: number }> {
-  const port = await freePort();
-  const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, ...extra]);
-  return { proxy, port };
-}
+import { runCli, startStaticProxy } from '../support/proxy-process.js';
 
 dockerSuite('wake rules: backoff after failed wakes, an idle byte threshold', () => {
   const dirs: string[] = [];
@@ -33,7 +27,7 @@ dockerSuite('wake rules: backoff after failed wakes, an idle byte threshold', ()
       cmd: ['sh', '-c', `test -f /fix/ok || exit 3; exec node /srv/server.mjs --port ${upstream} --host 127.0.0.1`],
     });
     const since = Math.floor(Date.now() / 1000);
-    const { proxy, port } = await staticProxy(group, upstream, ['--start-timeout', '10s']);
+    const { proxy, port } = await startStaticProxy(group, upstream, ['--start-timeout', '10s']);
     try {
       const burst: Promise<unknown>[] = [];
       for (let i = 0; i < 60; i++) {
@@ -62,7 +56,7 @@ dockerSuite('wake rules: backoff after failed wakes, an idle byte threshold', ()
     const group = uniqueName('trickle');
     const upstream = await freePort();
     const member = await createMember({ group, server: ['--port', String(upstream), '--host', '127.0.0.1'] });
-    const { proxy, port } = await staticProxy(group, upstream, ['--idle', '3', '--idle-threshold', '1kB']);
+    const { proxy, port } = await startStaticProxy(group, upstream, ['--idle', '3', '--idle-threshold', '1kB']);
     try {
       const busy = await openSocket(port);
       const busyClosed = readAll(busy);

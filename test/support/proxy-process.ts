@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { BIN, ROOT } from './paths.js';
 import { LineLog } from './line-log.js';
+import { freePort } from './net.js';
 
 export { BIN } from './paths.js';
 
@@ -82,4 +83,16 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
   const proxy = await ProxyProcess.start(args, { env: { PROXYTAINER_LOG: '', ...env }, ready: false });
   const { code } = await proxy.exited;
   return { code, stdout: proxy.stdout, stderr: proxy.log };
+}
+
+/** A static-mode proxy for `group` on a free port, forwarding to 127.0.0.1:`upstream`; waits until it listens. */
+export async function startStaticProxy(
+  group: string,
+  upstream: number,
+  extra: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ proxy: ProxyProcess; port: number }> {
+  const port = await freePort();
+  const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, ...extra], { env });
+  return { proxy, port };
 }

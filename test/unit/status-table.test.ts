@@ -2,26 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
 import { renderStatusTable } from '../../src/cli/status-table.js';
-import type { GroupStatus, StatusDocument } from '../../src/control/status-document.js';
-
-const group = (name: string, extra: Partial<GroupStatus>): GroupStatus => ({
-  name,
-  proxy: 1,
-  state: 'Idle',
-  members: { running: 0, total: 1, list: [] },
-  listeners: [],
-  connections: { open: 0, held: 0 },
-  bytes: { in: 0, out: 0 },
-  lastActivity: null,
-  sleepsInSeconds: null,
-  settings: null,
-  problems: [],
-  sleeping: 'stopped',
-  startOrder: [],
-  waitingFor: null,
-  backoff: { failures: 0, retryInSeconds: null },
-  ...extra,
-});
+import type { StatusDocument } from '../../src/control/status-document.js';
+import { groupStatus } from '../support/status-fixtures.js';
 
 describe('the status table', () => {
   it('says how an Idle group sleeps, when a backoff ends, and what a wake waits for, in the state column', () => {
@@ -29,9 +11,9 @@ describe('the status table', () => {
       schemaVersion: 1,
       proxies: [],
       groups: [
-        group('dozing', { sleeping: 'paused' }),
-        group('failing', { backoff: { failures: 4, retryInSeconds: 2 } }),
-        group('waking', { state: 'Starting', sleeping: null, waitingFor: 'app is waiting for db to be healthy' }),
+        groupStatus('dozing', { sleeping: 'paused' }),
+        groupStatus('failing', { backoff: { failures: 4, retryInSeconds: 2 } }),
+        groupStatus('waking', { state: 'Starting', sleeping: null, waitingFor: 'app is waiting for db to be healthy' }),
       ],
       problems: [],
       notes: [],
