@@ -1,3 +1,5 @@
+import { abortable } from './abortable.js';
+
 /** A cancellable timer handle. */
 export interface Timer {
   cancel(): void;
@@ -27,19 +29,12 @@ export const systemClock: Clock = {
 
 /** Resolves after `ms`, or rejects with the signal's reason when aborted first. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      timer.cancel();
-      reject(signal?.reason as Error);
-    };
+  return abortable(signal, (resolve) => {
     const timer = clock.setTimer(ms, () => {
-      signal?.removeEventListener('abort', onAbort);
       resolve();
     });
-    signal?.addEventListener('abort', onAbort, { once: true });
+    return () => {
+      timer.cancel();
+    };
   });
 }
