@@ -11,6 +11,8 @@ export interface ProxyOptions {
   readonly logger: Logger;
   /** Most connections held at once, over all groups, while waiting for a wake. */
   readonly maxHeld: number;
+  /** See ListenerDeps: false reads accepted connections through Node's streams only (for tests of that fallback). */
+  readonly takeOverAccepted?: boolean;
 }
 
 /**

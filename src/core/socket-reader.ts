@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 
-/** What the reader's consumer did with a chunk. */
+/** What a reader's consumer did with a chunk. */
 export interface Delivery {
   /** False: stop reading until resumed (the other side pushes back). */
   readonly more: boolean;
@@ -8,10 +8,40 @@ export interface Delivery {
   readonly released: boolean;
 }
 
+export type Consumer = (chunk: Buffer) => Delivery;
+
+/** Where a connected socket's bytes come from: handed, in order, to one consumer. */
+export interface ChunkSource {
+  /**
+   * Hands every chunk to `consume`, the ones that arrived before this call
+   * first, and keeps `socket` reading (paused while the consumer pushes back,
+   * until `socket.resume()`).
+   */
+  attach(socket: Socket, consume: Consumer): void;
+}
+
+/** A connected socket and where its bytes are read from. */
+export interface Peer {
+  readonly socket: Socket;
+  readonly reader: ChunkSource;
+}
+
 export const MIN_READ = 1024;
 export const MAX_READ = 1024 * 1024;
 /** Reads stay at most this big while the other side does not keep up, so a slow client pins little memory. */
 export const SLOW_READ = 64 * 1024;
+/**
+ * Bytes read and kept before a consumer is attached (a held client's first
+ * request); past this, reading stops and the rest waits in the kernel. The
+ * same bound as a Node stream's buffer, which held connections had before.
+ */
+export const EARLY_LIMIT = 64 * 1024;
+
+/**
+ * Every reader without a consumer reads into this one buffer and copies what
+ * it got out at once, so ten thousand held connections own no read buffer.
+ */
+const SCRATCH = Buffer.allocUnsafe(SLOW_READ);
 
 /** The buffer for the next read: the same one while it is free, bigger while reads fill it, smaller while they do not. */
 export function nextReadBuffer(buffer: Buffer, read: number, released: boolean): Buffer {
@@ -25,39 +55,66 @@ export function nextReadBuffer(buffer: Buffer, read: number, released: boolean):
  * Reads a connection into a buffer of its own instead of Node's fresh 64 KiB
  * per read: the buffer is reused while each chunk is written out at once, and
  * grows up to 1 MiB while reads fill it, so a bulk transfer costs far fewer
- * allocations, syscalls and callbacks. Only sockets we create can read this
- * way (net.connect's `onread`), so it serves the upstream side. Bytes that
- * arrive before a consumer is attached are copied and kept for it.
+ * allocations, syscalls and callbacks. It serves sockets created with its
+ * `onread`: upstream connections (net.connect) and accepted ones taken over
+ * (take-over-accepted.ts). Bytes that arrive before a consumer is attached are
+ * copied and kept for it, up to EARLY_LIMIT.
  */
-export class UpstreamReader {
-  private buffer: Buffer = Buffer.allocUnsafe(MIN_READ);
+export class SocketReader implements ChunkSource {
+  /** Null until the first read after attach: until then reads go to SCRATCH. */
+  private buffer: Buffer | null = null;
   private early: Buffer[] = [];
-  private consumer: ((chunk: Buffer) => Delivery) | null = null;
+  private earlyBytes = 0;
+  private consumer: Consumer | null = null;
 
-  /** For net.connect's `onread` option. */
+  /** For the `onread` option of net.connect and net.Socket. */
   readonly onread = {
-    buffer: (): Buffer => this.buffer,
+    buffer: (): Buffer => this.buffer ?? SCRATCH,
     callback: (read: number, buffer: Buffer): boolean => this.read(read, buffer),
   };
 
-  /** Hands every chunk, the early ones first, to `consume`; pauses `socket` when the consumer pushes back. */
-  attach(socket: Socket, consume: (chunk: Buffer) => Delivery): void {
+  attach(socket: Socket, consume: Consumer): void {
     this.consumer = consume;
     const early = this.early;
     this.early = [];
+    this.earlyBytes = 0;
     let more = true;
     for (const chunk of early) more = consume(chunk).more && more;
-    if (!more) socket.pause();
+    // Reading may have stopped at EARLY_LIMIT; flowing also makes the end of input be noticed.
+    if (more) socket.resume();
+    else socket.pause();
   }
 
+  /** Node's onread callback: false stops reading until the socket is resumed. */
   private read(read: number, buffer: Buffer): boolean {
-    const chunk = buffer.subarray(0, read);
-    if (this.consumer === null) {
-      this.early.push(Buffer.from(chunk));
-      return true;
+    const consume = this.consumer;
+    if (consume !== null && buffer !== SCRATCH) {
+      const { more, released } = consume(buffer.subarray(0, read));
+      this.buffer = nextReadBuffer(buffer, read, released);
+      return more;
     }
-    const { more, released } = this.consumer(chunk);
-    this.buffer = nextReadBuffer(buffer, read, released);
-    return more;
+    // Read into the shared scratch buffer: copied out before anything else reads into it.
+    const chunk = Buffer.from(buffer.subarray(0, read));
+    if (consume === null) {
+      this.early.push(chunk);
+      this.earlyBytes += read;
+      return this.earlyBytes < EARLY_LIMIT;
+    }
+    this.buffer = Buffer.allocUnsafe(MIN_READ);
+    return consume(chunk).more;
   }
 }
+
+/**
+ * The same contract for a socket Node reads itself ('data' events, a fresh
+ * buffer per read): accepted sockets where the takeover is unavailable.
+ * Bytes Node read before attach wait in the stream and come first.
+ */
+export const STREAM_CHUNKS: ChunkSource = {
+  attach(socket, consume) {
+    socket.on('data', (chunk: Buffer) => {
+      if (!consume(chunk).more) socket.pause();
+    });
+    socket.resume();
+  },
+};

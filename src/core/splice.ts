@@ -1,48 +1,38 @@
 import type { Socket } from 'node:net';
 import type { ConnectionTracker } from './group.js';
-import type { UpstreamConnection } from './upstream.js';
+import type { Peer } from './socket-reader.js';
 
-/** Client to upstream, with backpressure; the end of input half-closes the output. */
-function pumpFromClient(from: Socket, to: Socket, tracker: ConnectionTracker): void {
-  from.on('data', (chunk: Buffer) => {
-    tracker.transferred('in', chunk.length);
-    if (to.destroyed || !to.writable) return;
-    if (!to.write(chunk)) from.pause();
+/**
+ * One direction: every chunk `from` reads is written to `to`, reading stops
+ * while `to` pushes back and resumes on its 'drain', and the end of input
+ * half-closes `to`. A chunk written at once releases the reader's buffer for
+ * the next read.
+ */
+function pump(from: Peer, to: Socket, direction: 'in' | 'out', tracker: ConnectionTracker): void {
+  const source = from.socket;
+  from.reader.attach(source, (chunk) => {
+    tracker.transferred(direction, chunk.length);
+    if (to.destroyed || !to.writable) return { more: true, released: true };
+    const more = to.write(chunk);
+    return { more, released: to.writableLength === 0 };
   });
-  to.on('drain', () => from.resume());
+  to.on('drain', () => source.resume());
   const forwardEnd = (): void => {
     if (!to.destroyed && to.writable) to.end();
   };
-  // A client that half-closed while held, without sending data, has already emitted 'end'.
-  if (from.readableEnded) forwardEnd();
-  else from.once('end', forwardEnd);
-}
-
-/** Upstream to client, through the upstream's reader: its buffer is reused while the client takes each chunk at once. */
-function pumpFromUpstream({ socket: upstream, reader }: UpstreamConnection, client: Socket, tracker: ConnectionTracker): void {
-  upstream.resume(); // flowing, so that the end of input is noticed
-  reader.attach(upstream, (chunk) => {
-    tracker.transferred('out', chunk.length);
-    if (client.destroyed || !client.writable) return { more: true, released: true };
-    const more = client.write(chunk);
-    return { more, released: client.writableLength === 0 };
-  });
-  client.on('drain', () => upstream.resume());
-  const forwardEnd = (): void => {
-    if (!client.destroyed && client.writable) client.end();
-  };
-  if (upstream.readableEnded) forwardEnd();
-  else upstream.once('end', forwardEnd);
+  // A side that half-closed before the splice (a client while it was held) has already emitted 'end'.
+  if (source.readableEnded) forwardEnd();
+  else source.once('end', forwardEnd);
 }
 
 /**
  * Joins a client and its upstream: bytes flow both ways with backpressure,
  * half-close is forwarded, and an error or abort on one side ends the other.
- * Bytes the client sent before this call (still buffered in its socket) are
- * delivered first.
+ * Bytes either side sent before this call are delivered first.
  */
-export function splice(client: Socket, connection: UpstreamConnection, tracker: ConnectionTracker): void {
-  const upstream = connection.socket;
+export function splice(client: Peer, upstream: Peer, tracker: ConnectionTracker): void {
+  const a = client.socket;
+  const b = upstream.socket;
   let open = 2;
   const onClose = (side: Socket, other: Socket) => (hadError: boolean): void => {
     // A side that closed after both its directions finished leaves the other to finish writing;
@@ -50,15 +40,19 @@ export function splice(client: Socket, connection: UpstreamConnection, tracker: 
     if (hadError || !side.readableEnded || !side.writableFinished) other.destroy();
     if (--open === 0) tracker.closed();
   };
-  for (const socket of [client, upstream]) {
-    socket.on('error', () => undefined);
-  }
-  client.once('close', onClose(client, upstream));
-  upstream.once('close', onClose(upstream, client));
+  a.on('error', ignore);
+  b.on('error', ignore);
+  a.once('close', onClose(a, b));
+  b.once('close', onClose(b, a));
   tracker.established(() => {
-    client.destroy();
-    upstream.destroy();
+    a.destroy();
+    b.destroy();
   });
-  pumpFromClient(client, upstream, tracker);
-  pumpFromUpstream(connection, client, tracker);
+  pump(client, b, 'in', tracker);
+  pump(upstream, a, 'out', tracker);
+}
+
+/** Errors end the socket, and its 'close' ends the other side; the listener logs the client's. */
+function ignore(): void {
+  // nothing: see onClose
 }

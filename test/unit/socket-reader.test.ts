@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_READ, MIN_READ, nextReadBuffer, SLOW_READ } from '../../src/core/upstream-reader.js';
+import { MAX_READ, MIN_READ, nextReadBuffer, SLOW_READ } from '../../src/core/socket-reader.js';
 
 describe('the upstream read buffer', () => {
   it('is reused while chunks are written out at once and reads do not fill it', () => {
