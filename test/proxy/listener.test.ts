@@ -316,7 +316,7 @@ for (const takeOverAccepted of [true, false]) {
     });
 
     it('forgets a client that resets its connection while held', async () => {
-      const { runtime, port, group } = await setup();
+      const { runtime, port, group } = await setup({ settings: { startTimeoutMs: 600_000 } }); // only the reset can let it go
       runtime.startGate = gate().promise;
       const socket = await openSocket(port);
       await until(() => group.snapshot().held === 1, 'the connection is held');
