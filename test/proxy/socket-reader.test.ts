@@ -105,7 +105,7 @@ describe('SocketReader.attach on a real connection', () => {
       calls++;
       return { more: false, released: true };
     });
-    await until(() => calls === 1, 'the first chunk is handed over');
+    await until(() => calls >= 1, 'the first chunk is handed over');
     const before = read();
     await settle(); // loop turns in which a reader still reading would read on: the rest is already in the kernel
     assert.equal(calls, 1, 'nothing more is handed over while the consumer pushes back');
