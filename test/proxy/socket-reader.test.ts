@@ -111,6 +111,6 @@ describe('SocketReader.attach on a real connection', () => {
     assert.equal(calls, 1, 'nothing more is handed over while the consumer pushes back');
     assert.equal(read(), before);
     socket.resume();
-    await until(() => calls === 2, 'reading goes on once resumed');
+    await until(() => calls >= 2, 'reading goes on once resumed');
   });
 });
