@@ -14,10 +14,24 @@ export type Consumer = (chunk: Buffer) => Delivery;
 export interface ChunkSource {
   /**
    * Hands every chunk to `consume`, the ones that arrived before this call
-   * first, and keeps `socket` reading (paused while the consumer pushes back,
-   * until `socket.resume()`).
+   * first, and keeps `socket` reading; reading stops while the consumer
+   * pushes back, until `resume`.
    */
   attach(socket: Socket, consume: Consumer): void;
+  /** Reads again after the consumer pushed back. */
+  resume(socket: Socket): void;
+}
+
+/** The four deliveries, made once: a consumer answers for every chunk, and this saves an object each time. */
+const DELIVERIES: readonly Delivery[] = [
+  { more: false, released: false },
+  { more: false, released: true },
+  { more: true, released: false },
+  { more: true, released: true },
+];
+
+export function delivery(more: boolean, released: boolean): Delivery {
+  return DELIVERIES[(more ? 2 : 0) + (released ? 1 : 0)] as Delivery;
 }
 
 /** A connected socket and where its bytes are read from. */
@@ -80,9 +94,14 @@ export class SocketReader implements ChunkSource {
     this.earlyBytes = 0;
     let more = true;
     for (const chunk of early) more = consume(chunk).more && more;
-    // Reading may have stopped at EARLY_LIMIT; flowing also makes the end of input be noticed.
-    if (more) socket.resume();
+    // Reading may have stopped at EARLY_LIMIT. The stream need not flow: with onread, Node emits 'end' all the same.
+    if (more) this.resume(socket);
     else socket.pause();
+  }
+
+  /** Starts the handle reading again, without the stream's flowing machinery (a tick per call) that onread does not use. */
+  resume(socket: Socket): void {
+    socket.read(0);
   }
 
   /** Node's onread callback: false stops reading until the socket is resumed. */
@@ -115,6 +134,9 @@ export const STREAM_CHUNKS: ChunkSource = {
     socket.on('data', (chunk: Buffer) => {
       if (!consume(chunk).more) socket.pause();
     });
+    socket.resume();
+  },
+  resume(socket) {
     socket.resume();
   },
 };
