@@ -7,9 +7,9 @@ import type { ConnectionTracker, Group } from './group.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { Logger } from './logger.js';
 import { Semaphore } from './semaphore.js';
-import { type Peer, SocketReader, STREAM_CHUNKS } from './socket-reader.js';
+import { type ChunkSource, type Peer, SocketReader, STREAM_CHUNKS } from './socket-reader.js';
 import { splice } from './splice.js';
-import { takeOverAccepted, takeoverAvailable } from './take-over-accepted.js';
+import { type TakeOver, takeOverAccepted, takeoverAvailable } from './take-over-accepted.js';
 import { connectWithRetry, MAX_ATTEMPT_MS, type UpstreamConnection } from './upstream.js';
 
 /** Where a listener forwards to, found afresh at every wake. */
@@ -36,10 +36,11 @@ export interface ListenerDeps {
   readonly logger: Logger;
   readonly holdLimit: HoldLimit;
   /**
-   * Read accepted connections into buffers of our own (take-over-accepted.ts)
-   * where this Node allows it; false keeps Node's own reads. Default true.
+   * How accepted connections come to be read into buffers of our own:
+   * take-over-accepted.ts by default, where this Node allows it; false keeps
+   * Node's own reads. A function stands in for the takeover in tests.
    */
-  readonly takeOverAccepted?: boolean;
+  readonly takeOverAccepted?: TakeOver | false | undefined;
 }
 
 /** How accepted connections are read: into our own buffers, or through Node's streams (the fallback). */
@@ -66,6 +67,12 @@ function peerOf(socket: Socket): string {
   if (remoteAddress === undefined || remotePort === undefined) return 'a closed socket';
   // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; show them as people know them.
   return formatHostPort({ host: remoteAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'), port: remotePort });
+}
+
+/** An accepted connection left paused by pauseOnConnect, untouched: Node's own reads start, as without the takeover. */
+function started(accepted: Socket): ChunkSource {
+  accepted.read(0);
+  return STREAM_CHUNKS;
 }
 
 /** Read through a function, so the check is made again after every await. */
@@ -122,7 +129,10 @@ export class Listener {
   private running = new AbortController();
   /** Direct connects under way, each with what sends it back to wait: the group left Running. */
   private readonly directConnects = new Set<() => void>();
-  private takeover: boolean;
+  /** Null once the takeover is off: not wanted, unavailable, or failed. */
+  private takeover: TakeOver | null;
+  /** The server was made with pauseOnConnect, for the takeover: each connection not taken over is started by hand. */
+  private readonly pausedOnConnect: boolean;
   private refused = 0;
   private lastRefusalLog = -Infinity;
   private readonly stopWatchingGroup: () => void;
@@ -135,9 +145,11 @@ export class Listener {
     this.logger = deps.logger.child(group.name);
     this.upstream = spec.upstream;
     this.boundPort = spec.port;
-    this.takeover = (deps.takeOverAccepted ?? true) && takeoverAvailable;
+    const takeover = deps.takeOverAccepted ?? (takeoverAvailable ? takeOverAccepted : false);
+    this.takeover = takeover === false ? null : takeover;
+    this.pausedOnConnect = this.takeover !== null;
     // pauseOnConnect: nothing is read from an accepted connection before it is taken over.
-    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: this.takeover }, (socket) => {
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: this.pausedOnConnect }, (socket) => {
       this.accept(socket);
     });
     this.stopWatchingGroup = group.onStateChange((state) => {
@@ -166,7 +178,7 @@ export class Listener {
 
   /** How accepted connections are read; 'node streams' where the takeover is off, unavailable, or failed once. */
   get clientReads(): ClientReads {
-    return this.takeover ? 'own buffer' : 'node streams';
+    return this.takeover === null ? 'node streams' : 'own buffer';
   }
 
   /** Forwards new connections somewhere else from now on; open ones stay where they are. */
@@ -246,10 +258,10 @@ export class Listener {
 
   /** The accepted connection and its reader: taken over where this Node allows it, else as Node made it. */
   private adopt(accepted: Socket): Peer | null {
-    if (!this.takeover) return { socket: accepted, reader: STREAM_CHUNKS };
+    if (this.takeover === null) return { socket: accepted, reader: this.pausedOnConnect ? started(accepted) : STREAM_CHUNKS };
     const reader = new SocketReader();
     try {
-      const socket = takeOverAccepted(accepted, reader.onread);
+      const socket = this.takeover(accepted, reader.onread);
       if (socket !== null) return { socket, reader };
     } catch (error) {
       accepted.destroy();
@@ -257,14 +269,12 @@ export class Listener {
       return null;
     }
     this.stopTakingOver('this Node does not let proxytainer read accepted connections into buffers of its own');
-    // Left paused by pauseOnConnect and untouched: start Node's own reads, as without the takeover.
-    accepted.read(0);
-    return { socket: accepted, reader: STREAM_CHUNKS };
+    return { socket: accepted, reader: started(accepted) };
   }
 
-  /** The server stays paused on connect (public, documented); each connection is then started by hand. */
+  /** The server stays paused on connect (public, documented); each connection is then started by hand (`started`). */
   private stopTakingOver(why: string): void {
-    this.takeover = false;
+    this.takeover = null;
     this.logger.warn(`${why}; reading connections through Node's streams from now on, which costs more CPU per byte`);
   }
 

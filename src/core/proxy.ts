@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import { Group, type GroupSettings } from './group.js';
 import { HoldLimit } from './hold-limit.js';
-import { Listener, type ListenerSpec } from './listener.js';
+import { Listener, type ListenerDeps, type ListenerSpec } from './listener.js';
 import type { Logger } from './logger.js';
 import type { Runtime } from './runtime.js';
 
@@ -12,7 +12,7 @@ export interface ProxyOptions {
   /** Most connections held at once, over all groups, while waiting for a wake. */
   readonly maxHeld: number;
   /** See ListenerDeps: false reads accepted connections through Node's streams only (for tests of that fallback). */
-  readonly takeOverAccepted?: boolean;
+  readonly takeOverAccepted?: ListenerDeps['takeOverAccepted'];
 }
 
 /**

@@ -20,6 +20,9 @@ import { type OnReadOpts, Socket } from 'node:net';
  * assertion); the handle moves, and the accepted socket lets go of it.
  */
 
+/** The shape of takeOverAccepted, so a test can stand in for it. */
+export type TakeOver = (accepted: Socket, onread: OnReadOpts) => Socket | null;
+
 interface TcpHandle {
   reading?: boolean;
   readStart(): number;
@@ -54,7 +57,7 @@ function isPausedTcpHandle(handle: unknown): handle is TcpHandle {
  * connection. Throws only if Node's Socket constructor does, after it may
  * have claimed the handle: then the caller must destroy `accepted`.
  */
-export function takeOverAccepted(accepted: Socket, onread: OnReadOpts): Socket | null {
+export const takeOverAccepted: TakeOver = (accepted, onread) => {
   if (!takeoverAvailable || accepted.destroyed || accepted.readableLength > 0) return null;
   const inner = accepted as unknown as SocketInternals;
   const handle = inner._handle;
@@ -73,4 +76,4 @@ export function takeOverAccepted(accepted: Socket, onread: OnReadOpts): Socket |
   inner._server = null;
   accepted.destroy();
   return socket;
-}
+};

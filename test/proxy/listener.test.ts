@@ -88,8 +88,10 @@ function repeatedHash(chunk: Buffer, count: number): string {
   return hash.digest('hex');
 }
 
-for (const takeOverAccepted of [true, false]) {
-  const reads = takeOverAccepted ? 'into buffers of its own' : "through Node's streams";
+for (const takeover of [true, false]) {
+  // undefined: the default, the takeover where this Node allows it.
+  const takeOverAccepted = takeover ? undefined : false;
+  const reads = takeover ? 'into buffers of its own' : "through Node's streams";
 
   async function setup(options: { maxHeld?: number; settings?: Partial<GroupSettings>; upstreamPort?: number; clock?: Clock } = {}) {
     const runtime = new FakeRuntime();
@@ -113,7 +115,7 @@ for (const takeOverAccepted of [true, false]) {
       await until(() => group.state === 'Running', 'the group runs');
       assert.equal((await echoThrough(listener.port, Buffer.from('hello'))).toString(), 'hello');
       // On Node 20 to 25 the takeover works; a Node release that breaks it must fail here, not quietly cost CPU.
-      assert.equal(listener.clientReads, takeOverAccepted ? 'own buffer' : 'node streams');
+      assert.equal(listener.clientReads, takeover ? 'own buffer' : 'node streams');
     });
 
     it('delivers every byte a client sent while held, in order (4 MiB through an echo server)', async () => {
@@ -453,3 +455,47 @@ for (const takeOverAccepted of [true, false]) {
     });
   });
 }
+
+describe('Listener when the takeover of accepted connections fails at run time', () => {
+  async function setupWith(takeOverAccepted: () => never | null) {
+    const echo = await startEchoServer();
+    cleanups.push(() => closeServer(echo.server));
+    const runtime = new FakeRuntime();
+    runtime.add('g', 'web');
+    const logger = new MemoryLogger();
+    const proxy = new Proxy({ runtime, clock: systemClock, logger, maxHeld: 10, takeOverAccepted });
+    cleanups.push(() => proxy.shutdown(0));
+    const group = proxy.group('g', SETTINGS);
+    const listener = await proxy.listen({ port: 0, bind: '127.0.0.1', upstream: fixedUpstream({ host: '127.0.0.1', port: echo.port }) }, group);
+    return { runtime, logger, group, listener };
+  }
+
+  it('serves connections through Node\'s streams when the takeover is refused, reading them while held, and says so once', async () => {
+    const { runtime, logger, group, listener } = await setupWith(() => null);
+    const start = gate();
+    runtime.startGate = start.promise;
+    const data = payload(256 * 1024, 11);
+    const first = echoThrough(listener.port, data);
+    const leaving = await openSocket(listener.port);
+    await until(() => group.snapshot().held === 2, 'both connections are held');
+    leaving.resetAndDestroy();
+    await until(() => group.snapshot().held === 1, 'a connection that resets while held is forgotten: it is being read');
+    start.open();
+    assert.equal(sha256(await first), sha256(data));
+    assert.equal((await echoThrough(listener.port, Buffer.from('again'))).toString(), 'again');
+    assert.equal(listener.clientReads, 'node streams');
+    assert.equal(logger.matching(/warn \[g\] this Node does not let proxytainer read accepted connections into buffers of its own; reading connections through Node's streams/).length, 1);
+  });
+
+  it('closes the one connection whose takeover threw, and serves the next ones through Node\'s streams', async () => {
+    const { runtime, logger, group, listener } = await setupWith(() => {
+      throw new Error('internals changed');
+    });
+    runtime.set('g', 'web', { state: 'running' });
+    await until(() => group.state === 'Running', 'the group runs');
+    const lost = await openSocket(listener.port);
+    assert.equal((await readAll(lost)).data.length, 0);
+    assert.equal((await echoThrough(listener.port, Buffer.from('next'))).toString(), 'next');
+    assert.equal(logger.matching(/warn \[g\] taking over an accepted connection failed, so it was closed \(internals changed\)/).length, 1);
+  });
+});
