@@ -158,6 +158,30 @@ for (const takeover of [true, false]) {
       assert.equal(sha256(received), sha256(data));
     });
 
+    it('a client that half-closed and reads slowly still gets the whole answer (its side is closed only once everything is out)', async () => {
+      const data = payload(8 * 1024 * 1024, 13);
+      const answerer = createServer({ allowHalfOpen: true }, (socket) => {
+        socket.on('error', () => undefined);
+        socket.resume();
+        socket.once('end', () => socket.end(data)); // answers once the question is complete
+      });
+      const upstreamPort = await listenLocal(answerer);
+      cleanups.push(() => closeServer(answerer));
+      const { port } = await setup({ upstreamPort });
+      const socket = await openSocket(port);
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        socket.pause();
+        setTimeout(() => socket.resume(), 1); // a client that reads slowly
+      });
+      socket.end('question');
+      await new Promise((resolve) => socket.once('end', resolve));
+      const received = Buffer.concat(chunks);
+      assert.equal(received.length, data.length);
+      assert.equal(sha256(received), sha256(data));
+    });
+
     it('a client that stops reading holds a fast upstream back: the proxy buffers a bounded amount, then delivers every byte', async () => {
       const chunk = payload(64 * 1024, 5);
       let writer: ReturnType<typeof writeUntilStopped> | null = null;
