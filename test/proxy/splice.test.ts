@@ -58,6 +58,26 @@ describe('splice', () => {
     await until(() => t.isClosed(), 'both sides closed, the connection is done');
   });
 
+  it('closing the side whose directions are both done leaves the other to deliver what is queued for it', async () => {
+    const client = await pair();
+    const upstream = await pair();
+    const clientReceived = readAll(client.far);
+    client.far.pause(); // reads nothing for now
+    const queued = payload(64 * 1024 * 1024, 19);
+    client.near.write(queued); // the answer the proxy still has queued for the client
+    const t = tracker();
+    splice({ socket: client.near, reader: STREAM_CHUNKS }, { socket: upstream.near, reader: STREAM_CHUNKS }, t);
+    upstream.far.end(); // the upstream is done first: the client's side is half-closed behind the queue
+    await new Promise((resolve) => upstream.near.once('end', resolve));
+    const upstreamClosed = new Promise((resolve) => upstream.near.once('close', resolve));
+    client.far.end(); // then the client: the upstream's both directions are done, so it is closed
+    await upstreamClosed;
+    client.far.resume();
+    const { data } = await clientReceived;
+    assert.equal(data.length, queued.length);
+    assert.equal(sha256(data), sha256(queued));
+  });
+
   it('closes both sides once both directions are done, and ends nothing early', async () => {
     const client = await pair();
     const upstream = await pair();
