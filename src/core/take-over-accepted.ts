@@ -10,9 +10,10 @@ import { type OnReadOpts, Socket } from 'node:net';
  * is not reading yet, not one byte consumed) and the libuv handle moves to a
  * new net.Socket built with `{ handle, onread }`, which reads into our buffer.
  *
- * This relies on Node internals that have not changed since Node 12, through
- * Node 24 and 25: the `_handle` accessor of net.Socket, the undocumented
- * `handle` constructor option (cluster workers are built the same way), and
+ * This relies on Node internals, tested on Node 20, 22, 24 and 25: the
+ * `_handle` accessor of net.Socket, the undocumented `handle` constructor
+ * option (Node builds accepted sockets, and sockets handed over from another
+ * process, with it), and
  * the handle's `reading` flag and `readStart`/`readStop`/`useUserBuffer`.
  * Everything is checked before it is used: when anything is missing, the
  * caller gets null and keeps Node's accepted socket, read the ordinary way.
