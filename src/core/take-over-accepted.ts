@@ -54,9 +54,11 @@ function isPausedTcpHandle(handle: unknown): handle is TcpHandle {
  * `accepted` untouched) when this Node does not allow it. `accepted` must
  * come from a server with `pauseOnConnect: true`, before anything read it.
  * The new socket is half-open capable and starts reading at once; the server
- * counts it instead of `accepted`, which is destroyed without closing the
- * connection. Throws only if Node's Socket constructor does, after it may
- * have claimed the handle: then the caller must destroy `accepted`.
+ * counts it instead of `accepted`, which then owns nothing (no handle, no
+ * listener, no timer) and is left to the garbage collector: destroying it
+ * would only run the stream's teardown for nothing, a few µs per connection.
+ * Throws only if Node's Socket constructor does, after it may have claimed
+ * the handle: then the caller must destroy `accepted`.
  */
 export const takeOverAccepted: TakeOver = (accepted, onread) => {
   if (!takeoverAvailable || accepted.destroyed || accepted.readableLength > 0) return null;
@@ -75,6 +77,5 @@ export const takeOverAccepted: TakeOver = (accepted, onread) => {
   outer._server = inner._server;
   inner.server = null;
   inner._server = null;
-  accepted.destroy();
   return socket;
 };
