@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { ReadBuffers, SLOW_READ } from './read-buffers.js';
 
 /** What a reader's consumer did with a chunk. */
 export interface Delivery {
@@ -40,10 +41,6 @@ export interface Peer {
   readonly reader: ChunkSource;
 }
 
-export const MIN_READ = 1024;
-export const MAX_READ = 1024 * 1024;
-/** Reads stay at most this big while the other side does not keep up, so a slow client pins little memory. */
-export const SLOW_READ = 64 * 1024;
 /**
  * Bytes read and kept before a consumer is attached (a held client's first
  * request); past this, reading stops and the rest waits in the kernel. The
@@ -57,18 +54,10 @@ export const EARLY_LIMIT = 64 * 1024;
  */
 const SCRATCH = Buffer.allocUnsafe(SLOW_READ);
 
-/** The buffer for the next read: the same one while it is free, bigger while reads fill it, smaller while they do not. */
-export function nextReadBuffer(buffer: Buffer, read: number, released: boolean): Buffer {
-  if (!released) return Buffer.allocUnsafe(Math.min(buffer.length, SLOW_READ));
-  if (read === buffer.length && buffer.length < MAX_READ) return Buffer.allocUnsafe(buffer.length * 2);
-  if (read < buffer.length / 4 && buffer.length > MIN_READ) return Buffer.allocUnsafe(buffer.length / 2);
-  return buffer;
-}
-
 /**
- * Reads a connection into a buffer of its own instead of Node's fresh 64 KiB
- * per read: the buffer is reused while each chunk is written out at once, and
- * grows up to 1 MiB while reads fill it, so a bulk transfer costs far fewer
+ * Reads a connection into buffers of its own (ReadBuffers) instead of Node's
+ * fresh 64 KiB per read: reused while each chunk is written out at once, and
+ * grown up to 1 MiB while reads fill them, so a bulk transfer costs far fewer
  * allocations, syscalls and callbacks. It serves sockets created with its
  * `onread`: upstream connections (net.connect) and accepted ones taken over
  * (take-over-accepted.ts). Bytes that arrive before a consumer is attached are
@@ -76,14 +65,14 @@ export function nextReadBuffer(buffer: Buffer, read: number, released: boolean):
  */
 export class SocketReader implements ChunkSource {
   /** Null until the first read after attach: until then reads go to SCRATCH. */
-  private buffer: Buffer | null = null;
+  private buffers: ReadBuffers | null = null;
   private early: Buffer[] = [];
   private earlyBytes = 0;
   private consumer: Consumer | null = null;
 
   /** For the `onread` option of net.connect and net.Socket. */
   readonly onread = {
-    buffer: (): Buffer => this.buffer ?? SCRATCH,
+    buffer: (): Buffer => this.buffers?.buffer ?? SCRATCH,
     callback: (read: number, buffer: Buffer): boolean => this.read(read, buffer),
   };
 
@@ -107,9 +96,10 @@ export class SocketReader implements ChunkSource {
   /** Node's onread callback: false stops reading until the socket is resumed. */
   private read(read: number, buffer: Buffer): boolean {
     const consume = this.consumer;
-    if (consume !== null && buffer !== SCRATCH) {
+    const buffers = this.buffers;
+    if (consume !== null && buffers !== null && buffer !== SCRATCH) {
       const { more, released } = consume(buffer.subarray(0, read));
-      this.buffer = nextReadBuffer(buffer, read, released);
+      buffers.next(read, more, released);
       return more;
     }
     // Read into the shared scratch buffer: copied out before anything else reads into it.
@@ -119,7 +109,7 @@ export class SocketReader implements ChunkSource {
       this.earlyBytes += read;
       return this.earlyBytes < EARLY_LIMIT;
     }
-    this.buffer = Buffer.allocUnsafe(MIN_READ);
+    this.buffers = new ReadBuffers();
     return consume(chunk).more;
   }
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
-import { type Delivery, EARLY_LIMIT, SLOW_READ, SocketReader } from '../../src/core/socket-reader.js';
+import { SLOW_READ } from '../../src/core/read-buffers.js';
+import { type Delivery, EARLY_LIMIT, SocketReader } from '../../src/core/socket-reader.js';
 import { settle } from '../support/fake-clock.js';
 import { closeServer, listenLocal, payload, sha256 } from '../support/net.js';
 import { until } from '../support/until.js';
