@@ -36,7 +36,7 @@ describe('ReadBuffers', () => {
     for (let cycle = 0; cycle < 9; cycle++) {
       const before = buffers.buffer;
       let reads = 0;
-      while (buffers.next(MIN_READ / 2, true, true) === before) reads++;
+      while (buffers.next(MIN_READ / 2, true, true) === before && reads < 2 * MAX_SHRINK_AFTER) reads++;
       runs.push(reads + 1);
       while (buffers.buffer.length < 4 * MIN_READ) buffers.next(buffers.buffer.length, true, true); // a bulk read fills it: it grows back
     }
