@@ -3,7 +3,7 @@
  * a direct connection, proxytainer, and three other TCP proxies with their
  * defaults. Each proxy listens on 127.0.0.1 and forwards to one upstream port.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -25,6 +25,23 @@ export interface Contender {
   readonly process: Spawned | null;
   stop(): Promise<void>;
 }
+
+/**
+ * CPU seconds (user + system) the contender's process has used so far,
+ * children it has waited for included (socat forks one per connection);
+ * null for the direct connection, which has no process in the middle.
+ */
+export function contenderCpuSeconds(contender: Contender): number | null {
+  if (contender.process === null) return null;
+  const stat = readFileSync(`/proc/${contender.process.pid}/stat`, 'utf8');
+  // Fields after the command name (in parentheses, may hold spaces): utime stime cutime cstime are 14-17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return ticks / CLOCK_TICKS;
+}
+
+/** Linux reports CPU times in USER_HZ, 100 on every architecture Node runs on. */
+const CLOCK_TICKS = 100;
 
 let workDir: string | null = null;
 

@@ -1,4 +1,4 @@
-import { whenAborted } from './abortable.js';
+import { abortable } from './abortable.js';
 
 /** A cancellable timer handle. */
 export interface Timer {
@@ -29,18 +29,12 @@ export const systemClock: Clock = {
 
 /** Resolves after `ms`, or rejects with the signal's reason when aborted first. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
+  return abortable(signal, (resolve) => {
     const timer = clock.setTimer(ms, () => {
-      stopWatching();
       resolve();
     });
-    const stopWatching = whenAborted(signal, (reason) => {
+    return () => {
       timer.cancel();
-      reject(reason);
-    });
+    };
   });
 }

@@ -1,13 +1,16 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { abortable } from './abortable.js';
 import { formatHostPort, type HostPort, reachesListener } from './address.js';
 import type { Clock } from './clock.js';
 import { describeError, errorCode, UserError } from './errors.js';
-import type { Group } from './group.js';
+import type { ConnectionTracker, Group } from './group.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { Logger } from './logger.js';
 import { Semaphore } from './semaphore.js';
+import { type ChunkSource, type Peer, SocketReader, STREAM_CHUNKS } from './socket-reader.js';
 import { splice } from './splice.js';
-import { connectWithRetry, type UpstreamConnection } from './upstream.js';
+import { type TakeOver, takeOverAccepted, takeoverAvailable } from './take-over-accepted.js';
+import { connectWithRetry, MAX_ATTEMPT_MS, type UpstreamConnection } from './upstream.js';
 
 /** Where a listener forwards to, found afresh at every wake. */
 export interface UpstreamSource {
@@ -32,7 +35,16 @@ export interface ListenerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly holdLimit: HoldLimit;
+  /**
+   * How accepted connections come to be read into buffers of our own:
+   * take-over-accepted.ts by default, where this Node allows it; false keeps
+   * Node's own reads. A function stands in for the takeover in tests.
+   */
+  readonly takeOverAccepted?: TakeOver | false | undefined;
 }
+
+/** How accepted connections are read: into our own buffers, or through Node's streams (the fallback). */
+export type ClientReads = 'own buffer' | 'node streams';
 
 const REFUSAL_LOG_INTERVAL_MS = 5000;
 /**
@@ -55,6 +67,12 @@ function peerOf(socket: Socket): string {
   if (remoteAddress === undefined || remotePort === undefined) return 'a closed socket';
   // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; show them as people know them.
   return formatHostPort({ host: remoteAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'), port: remotePort });
+}
+
+/** An accepted connection left paused by pauseOnConnect, untouched: Node's own reads start, as without the takeover. */
+function started(accepted: Socket): ChunkSource {
+  accepted.read(0);
+  return STREAM_CHUNKS;
 }
 
 /** Read through a function, so the check is made again after every await. */
@@ -86,11 +104,13 @@ function listenError(error: unknown, spec: ListenerSpec): Error {
 }
 
 /**
- * Owns one listening port of a group. Each connection is held (its bytes left
- * unread) until the group is Running, then connected to the upstream and
- * spliced. After a wake, one connection at a time probes the upstream with
- * its real connect; the rest follow once it has been accepted, so a burst does
- * not hammer an upstream that is still coming up.
+ * Owns one listening port of a group. Each connection is held (what it sends
+ * left unread beyond its first 64 KiB) until the group is Running, then
+ * connected to the upstream and spliced. After a wake, one connection at a
+ * time probes the upstream with its real connect; the rest follow once it has
+ * been accepted, so a burst does not hammer an upstream that is still coming
+ * up. From then on, while the group stays Running, a new connection takes the
+ * direct path: a plain connect to the address that accepted, then the splice.
  */
 export class Listener {
   private readonly server: Server;
@@ -100,12 +120,19 @@ export class Listener {
   private upstream: UpstreamSource;
   /** The upstream as resolved for the current wake; forgotten when the group leaves Running. */
   private resolved: Promise<HostPort> | null = null;
-  private upstreamProven = false;
+  /** The address the upstream accepted a connection on since the wake; null until then, and once the group leaves Running. */
+  private proven: HostPort | null = null;
   private boundPort: number;
   private pilot: Promise<void> | null = null;
   private readonly connectSlots = new Semaphore(UPSTREAM_CONNECTS_IN_FLIGHT);
   /** Aborted whenever the group leaves Running; a fresh one each time it runs again. */
   private running = new AbortController();
+  /** Direct connects under way, each with what sends it back to wait: the group left Running. */
+  private readonly directConnects = new Set<() => void>();
+  /** Null once the takeover is off: not wanted, unavailable, or failed. */
+  private takeover: TakeOver | null;
+  /** The server was made with pauseOnConnect, for the takeover: each connection not taken over is started by hand. */
+  private readonly pausedOnConnect: boolean;
   private refused = 0;
   private lastRefusalLog = -Infinity;
   private readonly stopWatchingGroup: () => void;
@@ -118,7 +145,11 @@ export class Listener {
     this.logger = deps.logger.child(group.name);
     this.upstream = spec.upstream;
     this.boundPort = spec.port;
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const takeover = deps.takeOverAccepted ?? (takeoverAvailable ? takeOverAccepted : false);
+    this.takeover = takeover === false ? null : takeover;
+    this.pausedOnConnect = this.takeover !== null;
+    // pauseOnConnect: nothing is read from an accepted connection before it is taken over.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: this.pausedOnConnect }, (socket) => {
       this.accept(socket);
     });
     this.stopWatchingGroup = group.onStateChange((state) => {
@@ -127,6 +158,7 @@ export class Listener {
       } else {
         this.running.abort(new Error(`the group is ${state}`));
         this.forgetUpstream();
+        for (const sendBack of [...this.directConnects]) sendBack();
       }
     });
   }
@@ -144,6 +176,11 @@ export class Listener {
     return this.upstream.description;
   }
 
+  /** How accepted connections are read; 'node streams' where the takeover is off, unavailable, or failed once. */
+  get clientReads(): ClientReads {
+    return this.takeover === null ? 'node streams' : 'own buffer';
+  }
+
   /** Forwards new connections somewhere else from now on; open ones stay where they are. */
   setUpstream(upstream: UpstreamSource): void {
     if (upstream.description === this.upstream.description) return;
@@ -154,7 +191,7 @@ export class Listener {
 
   private forgetUpstream(): void {
     this.resolved = null;
-    this.upstreamProven = false;
+    this.proven = null;
   }
 
   async listen(): Promise<void> {
@@ -176,6 +213,7 @@ export class Listener {
     });
     const where = this.spec.bind === undefined ? `port ${this.port} (all interfaces)` : formatHostPort({ host: this.spec.bind, port: this.port });
     this.logger.info(`listening on ${where}, forwarding to ${this.upstream.description}`);
+    this.logger.debug(`port ${this.port} reads its connections through ${this.clientReads === 'own buffer' ? 'buffers of its own' : "Node's streams"}`);
   }
 
   /** Stops accepting; connections already here are left to `drain`. */
@@ -200,46 +238,135 @@ export class Listener {
     return new Promise((resolve) => this.emptied.push(resolve));
   }
 
-  private accept(client: Socket): void {
-    this.clients.add(client);
-    client.on('error', (error) => {
-      this.logger.debug(`connection from ${peerOf(client)}: ${describeError(error)}`);
+  private accept(accepted: Socket): void {
+    const client = this.adopt(accepted);
+    if (client === null) return;
+    const socket = client.socket;
+    this.clients.add(socket);
+    socket.on('error', (error) => {
+      this.logger.debug(`connection from ${peerOf(socket)}: ${describeError(error)}`);
     });
-    client.once('close', () => {
-      this.clients.delete(client);
+    socket.once('close', () => {
+      this.clients.delete(socket);
       if (this.clients.size === 0) for (const resolve of this.emptied.splice(0)) resolve();
     });
-    void this.serve(client);
+    const tracker = this.group.track(() => socket.destroy(), () => peerOf(socket));
+    const proven = this.proven;
+    if (proven !== null && this.group.state === 'Running') this.connectDirect(client, proven, tracker);
+    else void this.serve(client, tracker);
   }
 
-  private async serve(client: Socket): Promise<void> {
-    const { clock } = this.deps;
-    const deadline = clock.now() + this.group.settings.startTimeoutMs;
-    const tracker = this.group.track(() => client.destroy(), () => peerOf(client));
+  /** The accepted connection and its reader: taken over where this Node allows it, else as Node made it. */
+  private adopt(accepted: Socket): Peer | null {
+    if (this.takeover === null) return { socket: accepted, reader: this.pausedOnConnect ? started(accepted) : STREAM_CHUNKS };
+    const reader = new SocketReader();
+    try {
+      const socket = this.takeover(accepted, reader.onread);
+      if (socket !== null) return { socket, reader };
+    } catch (error) {
+      accepted.destroy();
+      this.stopTakingOver(`taking over an accepted connection failed, so it was closed (${describeError(error)})`);
+      return null;
+    }
+    this.stopTakingOver('this Node does not let proxytainer read accepted connections into buffers of its own');
+    return { socket: accepted, reader: started(accepted) };
+  }
+
+  /** The server stays paused on connect (public, documented); each connection is then started by hand (`started`). */
+  private stopTakingOver(why: string): void {
+    this.takeover = null;
+    this.logger.warn(`${why}; reading connections through Node's streams from now on, which costs more CPU per byte`);
+  }
+
+  private async serve(client: Peer, tracker: ConnectionTracker): Promise<void> {
+    const socket = client.socket;
     try {
       for (;;) {
-        if (this.group.state !== 'Running' && !(await this.holdUntilRunning(client))) return;
-        if (isGone(client)) return;
-        const upstream = await this.connectWhileRunning(deadline, client);
+        if (this.group.state !== 'Running' && !(await this.holdUntilRunning(socket))) return;
+        if (isGone(socket)) return;
+        // The upstream gets the start timeout to accept, counted from each time the group is found Running:
+        // a connection held again across a stop and a new wake does not inherit the first wake's deadline.
+        const deadline = this.deps.clock.now() + this.group.settings.startTimeoutMs;
+        const upstream = await this.connectWhileRunning(deadline, socket);
         // The group stopped while this connection was connecting: hold it again, unless the failed wake closed it.
         if (upstream === null) {
-          if (isGone(client)) return;
+          if (isGone(socket)) return;
           continue;
         }
-        if (isGone(client)) {
-          upstream.socket.destroy();
-          return;
-        }
-        if (this.logger.enabled('debug')) this.logger.debug(`forwarding ${peerOf(client)} to ${formatHostPort(upstream.target)}`);
-        splice(client, upstream, tracker);
+        this.forward(client, upstream, tracker, upstream.target);
         return;
       }
     } catch (error) {
-      if (!(error instanceof ClientGoneError) && this.logger.enabled('debug')) this.logger.debug(`closing connection from ${peerOf(client)}: ${describeError(error)}`);
-      client.destroy();
+      if (!(error instanceof ClientGoneError) && this.logger.enabled('debug')) this.logger.debug(`closing connection from ${peerOf(socket)}: ${describeError(error)}`);
+      socket.destroy();
     } finally {
-      if (client.destroyed) tracker.closed();
+      if (socket.destroyed) tracker.closed();
     }
+  }
+
+  /**
+   * The direct path, for a Running group whose upstream accepted since the
+   * wake: a plain connect to the address that accepted, then the splice. The
+   * only abort wiring is three listeners and a timer, gone once connected. A
+   * failed connect (the upstream went away) falls back to `serve`, which
+   * retries with backoff; a group that leaves Running meanwhile sends the
+   * connection back to wait for the next wake, through `serve` as well.
+   */
+  private connectDirect(client: Peer, target: HostPort, tracker: ConnectionTracker): void {
+    const release = this.connectSlots.tryAcquire();
+    if (release === null) {
+      void this.serve(client, tracker);
+      return;
+    }
+    const socket = client.socket;
+    const reader = new SocketReader();
+    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
+    const settle = (): void => {
+      release();
+      clearTimeout(timer);
+      this.directConnects.delete(sendBack);
+      socket.off('close', onGone);
+      upstream.off('connect', onConnect);
+      upstream.off('error', onError);
+    };
+    const onConnect = (): void => {
+      settle();
+      this.forward(client, { socket: upstream, reader }, tracker, target);
+    };
+    const onGone = (): void => {
+      settle();
+      upstream.destroy();
+      tracker.closed();
+    };
+    const sendBack = (): void => {
+      settle();
+      upstream.destroy();
+      void this.serve(client, tracker);
+    };
+    const onError = (error: Error): void => {
+      if (this.proven === target) {
+        this.logger.debug(`upstream ${formatHostPort(target)} refused a connection (${describeError(error)}); trying it again with backoff`);
+        this.proven = null;
+      }
+      sendBack();
+    };
+    const timer = setTimeout(() => {
+      onError(new Error(`connect timed out after ${MAX_ATTEMPT_MS}ms`));
+    }, MAX_ATTEMPT_MS);
+    this.directConnects.add(sendBack);
+    socket.once('close', onGone);
+    upstream.once('connect', onConnect);
+    upstream.once('error', onError);
+  }
+
+  private forward(client: Peer, upstream: Peer, tracker: ConnectionTracker, target: HostPort): void {
+    if (isGone(client.socket)) {
+      upstream.socket.destroy();
+      tracker.closed();
+      return;
+    }
+    if (this.logger.enabled('debug')) this.logger.debug(`forwarding ${peerOf(client.socket)} to ${formatHostPort(target)}`);
+    splice(client, upstream, tracker);
   }
 
   /** Holds the connection until the group runs; false when it was refused for want of a place. */
@@ -303,19 +430,27 @@ export class Listener {
   /** The first connect after a wake retries with backoff; later ones wait for it, then connect directly. */
   private async connectUpstream(deadline: number, signal: AbortSignal): Promise<UpstreamConnection & { target: HostPort }> {
     const options = { deadline, clock: this.deps.clock, signal };
-    while (!this.upstreamProven && this.pilot !== null) {
-      await abortable(this.pilot, signal);
+    while (this.proven === null && this.pilot !== null) {
+      const pilot = this.pilot;
+      const turn: Promise<void> = abortable(signal, (resolve) => {
+        void pilot.then(resolve);
+        return undefined;
+      });
+      await turn;
     }
+    const proven = this.proven;
+    if (proven !== null) return { ...(await this.connect(proven, options)), target: proven };
     const target = await this.resolveUpstream(signal);
     if (reachesListener(target, { port: this.port, bind: this.spec.bind })) {
       throw new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`);
     }
-    if (this.upstreamProven) return { ...(await this.connect(target, options)), target };
     let done = (): void => undefined;
     this.pilot = new Promise<void>((resolve) => (done = resolve));
     try {
       const connection = await this.connect(target, options);
-      this.upstreamProven = this.group.state === 'Running';
+      // The address it reached, so that later connections need no name lookup until the group stops.
+      const { remoteAddress, remotePort } = connection.socket;
+      if (this.group.state === 'Running') this.proven = { host: remoteAddress ?? target.host, port: remotePort ?? target.port };
       return { ...connection, target };
     } catch (error) {
       if (!signal.aborted) this.logger.warn(describeError(error));
@@ -347,19 +482,4 @@ export class Listener {
       this.lastRefusalLog = now;
     }
   }
-}
-
-/** Waits for `promise`, or rejects as soon as `signal` aborts. */
-function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
 }

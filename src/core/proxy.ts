@@ -4,7 +4,7 @@ import { Group, type GroupSettings, type Peers } from './group.js';
 import { DatagramBudget } from './held-datagrams.js';
 import { HoldLimit } from './hold-limit.js';
 import { IcmpAllowance } from './icmp-allowance.js';
-import { Listener, type ListenerSpec } from './listener.js';
+import { Listener, type ListenerDeps, type ListenerSpec } from './listener.js';
 import type { Logger } from './logger.js';
 import type { Runtime } from './runtime.js';
 import { UdpListener } from './udp-listener.js';
@@ -20,6 +20,8 @@ export interface ProxyOptions {
   readonly peers?: Peers | undefined;
   /** UDP's bounds and timeout; defaults for what is left out. */
   readonly udp?: Partial<UdpSettings>;
+  /** See ListenerDeps: false reads accepted connections through Node's streams only (for tests of that fallback). */
+  readonly takeOverAccepted?: ListenerDeps['takeOverAccepted'];
 }
 
 /** A listener and the protocol it speaks: tcp when left out. */

@@ -1,3 +1,5 @@
+import { abortable } from './abortable.js';
+
 /** At most `limit` holders at once; the others wait their turn, in order. */
 export class Semaphore {
   private active = 0;
@@ -5,34 +7,38 @@ export class Semaphore {
 
   constructor(private readonly limit: number) {}
 
+  /** A place now, without waiting: the function that gives it back, or null when every place is taken. */
+  tryAcquire(): (() => void) | null {
+    if (this.active >= this.limit) return null;
+    this.active++;
+    return once(() => {
+      this.release();
+    });
+  }
+
   /** Resolves with the function that gives the place back; rejects if `signal` aborts while waiting. */
   acquire(signal?: AbortSignal): Promise<() => void> {
-    const release = (): void => {
-      const next = this.waiting.shift();
-      if (next === undefined) this.active--;
-      else next();
-    };
-    if (this.active < this.limit) {
-      this.active++;
-      return Promise.resolve(once(release));
-    }
-    return new Promise((resolve, reject) => {
+    const now = this.tryAcquire();
+    if (now !== null) return Promise.resolve(now);
+    return abortable(signal, (resolve) => {
       const turn = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(once(release));
+        resolve(once(() => {
+          this.release();
+        }));
       };
-      const onAbort = (): void => {
+      this.waiting.push(turn);
+      return () => {
         const at = this.waiting.indexOf(turn);
         if (at >= 0) this.waiting.splice(at, 1);
-        reject(signal?.reason as Error);
       };
-      if (signal?.aborted) {
-        reject(signal.reason as Error);
-        return;
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(turn);
     });
+  }
+
+  /** Hands the place to the next waiter, or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.active--;
+    else next();
   }
 }
 

@@ -1,6 +1,6 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { abortable } from './abortable.js';
+import { untilAborted } from './abortable.js';
 import { formatHostPort, type HostPort, reachesListener } from './address.js';
 import { type Clock, sleep, type Timer } from './clock.js';
 import { formatDuration } from './duration.js';
@@ -351,7 +351,7 @@ export class UdpListener {
     if (reachesListener(upstream, { port: this.port, bind: this.spec.bind })) {
       throw new LoopError(`upstream ${formatHostPort(upstream)} is this listener itself; give the member another port, or --bind the proxy to another address`);
     }
-    const found = await abortable(lookup(upstream.host, { all: true, order: 'ipv4first' }), signal);
+    const found = await untilAborted(lookup(upstream.host, { all: true, order: 'ipv4first' }), signal);
     const candidates = found.map(({ address, family }): UdpTarget => ({ address, family: family === 6 ? 6 : 4, port: upstream.port }));
     if (candidates.length === 0) throw new Error(`${upstream.host} has no address`);
     if (!signal.aborted) this.candidates = candidates;
@@ -447,7 +447,7 @@ export class UdpListener {
       const { flow } = head;
       if (flow.socket === null) {
         try {
-          await abortable(this.connectFlow(flow), signal);
+          await untilAborted(this.connectFlow(flow), signal);
         } catch (error) {
           if (signal.aborted) throw error;
           if (!(error instanceof FlowClosedError)) this.failFlow(flow, error);

@@ -1,8 +1,9 @@
 import { connect, type Socket } from 'node:net';
+import { abortable } from './abortable.js';
 import { type Clock, sleep } from './clock.js';
 import { formatHostPort, type HostPort } from './address.js';
 import { describeError } from './errors.js';
-import { UpstreamReader } from './upstream-reader.js';
+import { SocketReader } from './socket-reader.js';
 
 /** The upstream never accepted a connection before the deadline. */
 export class UpstreamUnreachableError extends Error {
@@ -19,12 +20,13 @@ export class UpstreamUnreachableError extends Error {
 /** Retry delays: the first retry comes within tens of milliseconds, then they double up to a cap. */
 export const FIRST_RETRY_MS = 10;
 export const MAX_RETRY_MS = 500;
-const MAX_ATTEMPT_MS = 5000;
+/** The longest one connect attempt may take (a lost SYN is retried by the kernel only after a second, then three). */
+export const MAX_ATTEMPT_MS = 5000;
 
 /** A connected upstream socket, and the reader its bytes arrive through. */
 export interface UpstreamConnection {
   readonly socket: Socket;
-  readonly reader: UpstreamReader;
+  readonly reader: SocketReader;
 }
 
 /**
@@ -32,25 +34,21 @@ export interface UpstreamConnection {
  * container that got a new address since the last attempt is found.
  */
 export function connectOnce(target: HostPort, timeoutMs: number, signal: AbortSignal): Promise<UpstreamConnection> {
-  return new Promise((resolve, reject) => {
-    const reader = new UpstreamReader();
+  return abortable(signal, (resolve, reject) => {
+    const reader = new SocketReader();
     const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
     const timer = setTimeout(() => {
       fail(new Error(`connect to ${formatHostPort(target)} timed out after ${timeoutMs}ms`));
     }, timeoutMs);
-    const onAbort = (): void => {
-      fail(signal.reason);
-    };
     const settle = (): void => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
       socket.off('error', fail);
       socket.off('connect', succeed);
     };
-    function fail(error: unknown): void {
+    function fail(error: Error): void {
       settle();
       socket.destroy();
-      reject(error instanceof Error ? error : new Error(String(error)));
+      reject(error);
     }
     function succeed(): void {
       settle();
@@ -58,8 +56,10 @@ export function connectOnce(target: HostPort, timeoutMs: number, signal: AbortSi
     }
     socket.once('error', fail);
     socket.once('connect', succeed);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    return () => {
+      settle();
+      socket.destroy();
+    };
   });
 }
 

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { abortable } from '../../src/core/abortable.js';
+import { untilAborted } from '../../src/core/abortable.js';
 import type { Backend } from '../../src/core/backend.js';
 import type { CatalogEntry } from '../../src/core/catalog.js';
 import { LABEL } from '../../src/core/labels.js';
@@ -158,7 +158,7 @@ export class FakeRuntime implements Backend {
   async wake(member: Member, signal: AbortSignal): Promise<void> {
     this.calls.push(`start ${member.name}`);
     signal.throwIfAborted(); // like a real request made with an aborted signal
-    if (this.startGate !== null) await abortable(this.startGate, signal);
+    if (this.startGate !== null) await untilAborted(this.startGate, signal);
     const fake = this.findById(member.id);
     if (fake.startError !== null) throw fake.startError;
     await this.serve(fake, true);
@@ -178,7 +178,7 @@ export class FakeRuntime implements Backend {
   async sleep(member: Member, options: { readonly mode: SleepMode }, signal: AbortSignal): Promise<void> {
     this.calls.push(`${options.mode} ${member.name}`);
     signal.throwIfAborted();
-    if (this.stopGate !== null) await abortable(this.stopGate, signal);
+    if (this.stopGate !== null) await untilAborted(this.stopGate, signal);
     const fake = this.findById(member.id);
     if (options.mode === 'pause') {
       fake.phase = 'paused';

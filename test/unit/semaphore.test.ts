@@ -42,4 +42,32 @@ describe('Semaphore', () => {
     first();
     (await next)();
   });
+
+  it('gives a place without waiting while there is one, and nothing (no queueing) when there is none', async () => {
+    const gate = new Semaphore(1);
+    const first = gate.tryAcquire();
+    assert.ok(first !== null);
+    assert.equal(gate.tryAcquire(), null, 'full: no place, and no place taken');
+    const waiter = gate.acquire();
+    first();
+    const second = await waiter; // the place went to the one waiting, not to a later tryAcquire
+    assert.equal(gate.tryAcquire(), null);
+    second();
+    const third = gate.tryAcquire();
+    assert.ok(third !== null);
+    third();
+  });
+
+  it('a waiter that left the queue does not take a place given back later', async () => {
+    const gate = new Semaphore(1);
+    const first = await gate.acquire();
+    const abort = new AbortController();
+    const gone = gate.acquire(abort.signal);
+    abort.abort(new Error('client left'));
+    await assert.rejects(gone, /client left/);
+    first();
+    const next = gate.tryAcquire();
+    assert.ok(next !== null, 'the place is free, not handed to the waiter that left');
+    next();
+  });
 });
