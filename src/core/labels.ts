@@ -8,6 +8,10 @@ export const LABEL = {
   dependsOn: 'proxytainer.depends-on',
   sleep: 'proxytainer.sleep',
   idleThreshold: 'proxytainer.idle-threshold',
+  wakeOn: 'proxytainer.wake-on',
+  wakeMinBytes: 'proxytainer.wake-min-bytes',
+  wakeFrom: 'proxytainer.wake-from',
+  allowFrom: 'proxytainer.allow-from',
   webhook: 'proxytainer.webhook',
   /** On a Swarm service: how many replicas a wake scales it to. */
   replicas: 'proxytainer.replicas',

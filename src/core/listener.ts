@@ -1,9 +1,13 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { abortable } from './abortable.js';
+import { clientAddress } from './address-list.js';
+import { readFirstBytes } from './first-bytes.js';
+import { ThrottledReport } from './throttled-report.js';
 import { formatHostPort, type HostPort, reachesListener } from './address.js';
 import type { Clock } from './clock.js';
+import { formatDuration } from './duration.js';
 import { describeError, errorCode, UserError } from './errors.js';
-import type { ConnectionTracker, Group } from './group.js';
+import type { ConnectionTracker, Group, TurnedAway } from './group.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { Logger } from './logger.js';
 import { Semaphore } from './semaphore.js';
@@ -66,7 +70,7 @@ function peerOf(socket: Socket): string {
   const { remoteAddress, remotePort } = socket;
   if (remoteAddress === undefined || remotePort === undefined) return 'a closed socket';
   // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; show them as people know them.
-  return formatHostPort({ host: remoteAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'), port: remotePort });
+  return formatHostPort({ host: clientAddress(remoteAddress), port: remotePort });
 }
 
 /** An accepted connection left paused by pauseOnConnect, untouched: Node's own reads start, as without the takeover. */
@@ -135,6 +139,8 @@ export class Listener {
   private readonly pausedOnConnect: boolean;
   private refused = 0;
   private lastRefusalLog = -Infinity;
+  /** Connections the wake rules closed, logged at most every few seconds per rule (a scan may bring thousands). */
+  private readonly turnedAway: Record<Exclude<TurnedAway, 'silent'>, ThrottledReport>;
   private readonly stopWatchingGroup: () => void;
 
   constructor(
@@ -152,6 +158,17 @@ export class Listener {
     this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: this.pausedOnConnect }, (socket) => {
       this.accept(socket);
     });
+    const report = (rule: string) => (count: number): void => {
+      this.logger.info(`closed ${count} connection(s) on port ${this.port} from clients outside ${rule}`);
+    };
+    this.turnedAway = {
+      notAllowed: new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
+        report(`allow-from ${group.settings.allowFrom?.text ?? ''}`)(count);
+      }),
+      outsideWakeFrom: new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
+        report(`wake-from ${group.settings.wakeFrom?.text ?? ''}, while the group sleeps`)(count);
+      }),
+    };
     this.stopWatchingGroup = group.onStateChange((state) => {
       if (state === 'Running') {
         if (this.running.signal.aborted) this.running = new AbortController();
@@ -219,6 +236,7 @@ export class Listener {
   /** Stops accepting; connections already here are left to `drain`. */
   stopAccepting(): void {
     this.stopWatchingGroup();
+    for (const report of Object.values(this.turnedAway)) report.close();
     if (this.server.listening) this.server.close();
   }
 
@@ -250,10 +268,63 @@ export class Listener {
       this.clients.delete(socket);
       if (this.clients.size === 0) for (const resolve of this.emptied.splice(0)) resolve();
     });
-    const tracker = this.group.track(() => socket.destroy(), () => peerOf(socket));
+    const { allowFrom, wakeFrom, wakeOn } = this.group.settings;
+    if (allowFrom !== null && !allowFrom.has(socket.remoteAddress)) {
+      this.turnAway(socket, 'notAllowed');
+      return;
+    }
     const proven = this.proven;
-    if (proven !== null && this.group.state === 'Running') this.connectDirect(client, proven, tracker);
-    else void this.serve(client, tracker);
+    if (proven !== null && this.group.state === 'Running') this.connectDirect(client, proven, this.track(socket));
+    else if (this.asleep() && (wakeFrom !== null || wakeOn === 'data')) void this.admit(client);
+    else void this.serve(client, this.track(socket));
+  }
+
+  private track(socket: Socket): ConnectionTracker {
+    return this.group.track(() => socket.destroy(), () => peerOf(socket));
+  }
+
+  /** Asleep, or on its way there: a connection now would start a wake. */
+  private asleep(): boolean {
+    const { state } = this.group;
+    return state === 'Idle' || state === 'Stopping';
+  }
+
+  private turnAway(socket: Socket, why: TurnedAway): void {
+    socket.destroy();
+    this.group.turnedAway(why);
+    if (why !== 'silent') this.turnedAway[why].add();
+  }
+
+  /**
+   * The wake rules, for a connection to a sleeping group: a client outside
+   * --wake-from is closed at once; with --wake-on data, the client must send
+   * --wake-min-bytes within the start timeout. Until it is let in, the
+   * connection is not tracked: it neither wakes the group nor counts as
+   * activity. What it sent is forwarded first, as for any held connection.
+   */
+  private async admit(accepted: Peer): Promise<void> {
+    const { socket } = accepted;
+    const { wakeFrom, wakeOn, wakeMinBytes, startTimeoutMs } = this.group.settings;
+    if (wakeFrom !== null && !wakeFrom.has(socket.remoteAddress)) {
+      this.turnAway(socket, 'outsideWakeFrom');
+      return;
+    }
+    let client = accepted;
+    if (wakeOn === 'data') {
+      const first = await readFirstBytes(accepted, { enough: (bytes) => bytes.length >= wakeMinBytes, limit: wakeMinBytes, timeoutMs: startTimeoutMs, clock: this.deps.clock });
+      if (first.end === 'closed') return;
+      // Woken meanwhile by another client: an awake group serves everyone.
+      if (first.bytes.length < wakeMinBytes && this.asleep()) {
+        if (this.logger.enabled('debug')) {
+          const why = first.end === 'ended' ? 'before it closed its side' : `within the start timeout (${formatDuration(startTimeoutMs)})`;
+          this.logger.debug(`closing connection from ${peerOf(socket)} without waking the group: it sent ${first.bytes.length} of the ${wakeMinBytes} byte(s) --wake-on data asks for ${why}`);
+        }
+        this.turnAway(socket, 'silent');
+        return;
+      }
+      client = first.client;
+    }
+    void this.serve(client, this.track(socket));
   }
 
   /** The accepted connection and its reader: taken over where this Node allows it, else as Node made it. */
