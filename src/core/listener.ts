@@ -10,6 +10,7 @@ import { Semaphore } from './semaphore.js';
 import { type ChunkSource, type Peer, SocketReader, STREAM_CHUNKS } from './socket-reader.js';
 import { splice } from './splice.js';
 import { type TakeOver, takeOverAccepted, takeoverAvailable } from './take-over-accepted.js';
+import { ThrottledReport } from './throttled-report.js';
 import { connectWithRetry, MAX_ATTEMPT_MS, type UpstreamConnection } from './upstream.js';
 
 /** Where a listener forwards to, found afresh at every wake. */
@@ -133,8 +134,8 @@ export class Listener {
   private takeover: TakeOver | null;
   /** The server was made with pauseOnConnect, for the takeover: each connection not taken over is started by hand. */
   private readonly pausedOnConnect: boolean;
-  private refused = 0;
-  private lastRefusalLog = -Infinity;
+  /** Connections refused for want of a place to hold them: the first logged at once, the rest summed up at most every few seconds, and at teardown. */
+  private readonly refusals: ThrottledReport;
   private readonly stopWatchingGroup: () => void;
 
   constructor(
@@ -151,6 +152,11 @@ export class Listener {
     // pauseOnConnect: nothing is read from an accepted connection before it is taken over.
     this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: this.pausedOnConnect }, (socket) => {
       this.accept(socket);
+    });
+    this.refusals = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
+      this.logger.warn(
+        `refused ${count} connection(s) on port ${this.port}: ${deps.holdLimit.max} connections are already held waiting for a wake (raise --max-held to allow more)`,
+      );
     });
     this.stopWatchingGroup = group.onStateChange((state) => {
       if (state === 'Running') {
@@ -220,6 +226,7 @@ export class Listener {
   stopAccepting(): void {
     this.stopWatchingGroup();
     if (this.server.listening) this.server.close();
+    this.refusals.close();
   }
 
   /** Waits up to `graceMs` for open connections to finish, then closes what is left; resolves when all are closed. */
@@ -231,6 +238,8 @@ export class Listener {
     }
     for (const client of this.clients) client.destroy();
     await this.whenEmpty();
+    // Connections sent back to wait while draining may have been refused since stopAccepting.
+    this.refusals.close();
   }
 
   private whenEmpty(): Promise<void> {
@@ -472,14 +481,6 @@ export class Listener {
 
   private refuse(client: Socket): void {
     client.destroy();
-    this.refused++;
-    const now = this.deps.clock.now();
-    if (now - this.lastRefusalLog >= REFUSAL_LOG_INTERVAL_MS) {
-      this.logger.warn(
-        `refused ${this.refused} connection(s) on port ${this.port}: ${this.deps.holdLimit.max} connections are already held waiting for a wake (raise --max-held to allow more)`,
-      );
-      this.refused = 0;
-      this.lastRefusalLog = now;
-    }
+    this.refusals.add();
   }
 }

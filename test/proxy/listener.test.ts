@@ -342,6 +342,40 @@ for (const takeover of [true, false]) {
       assert.equal(logger.matching(/warn \[g\] refused \d connection\(s\) on port \d+: 3 connections are already held/).length, 1);
     });
 
+    it('10,000 connections refused past the hold limit are logged as counts that sum to 10,000: the last window on its timer, and at teardown', async () => {
+      const clock = new FakeClock();
+      const { runtime, port, logger, group, proxy } = await setup({ clock, maxHeld: 1, settings: { startTimeoutMs: 600_000 } });
+      runtime.startGate = gate().promise; // the group stays Starting: every connection past the first is refused
+      const held = await openSocket(port);
+      cleanups.push(() => Promise.resolve(void held.destroy()));
+      await until(() => group.snapshot().held === 1, 'the first connection is held');
+      /** Opens `count` connections, 250 at a time, each waited for until the proxy closes it; the fake clock moves 700 ms per batch. */
+      const refuse = async (count: number): Promise<void> => {
+        for (let done = 0; done < count; done += 250) {
+          await Promise.all(Array.from({ length: Math.min(250, count - done) }, () => openSocket(port).then(async (socket) => {
+              await readAll(socket);
+              socket.destroy();
+            })));
+          await clock.advance(700);
+        }
+      };
+      const logged = (): number[] => logger.matching(/refused \d+ connection\(s\) on port/).map((line) => Number(/refused (\d+)/.exec(line)?.[1]));
+      const sum = (): number => logged().reduce((a, b) => a + b, 0);
+
+      await refuse(5000);
+      assert.ok(sum() < 5000, `the last window is still counting: ${logged().join(' + ')}`);
+      await clock.advance(5000);
+      assert.equal(sum(), 5000, `the last window is flushed on its timer: ${logged().join(' + ')}`);
+
+      await refuse(5000);
+      assert.ok(sum() < 10_000, `the last window is still counting: ${logged().join(' + ')}`);
+      await proxy.shutdown(0);
+      assert.equal(sum(), 10_000, `the last window is flushed at teardown: ${logged().join(' + ')}`);
+      // Throttled: one line at once, then at most one per five seconds of the 2 × 14 s + 5 s (fake) the flood lasted.
+      assert.ok(logged().length <= 8, `${logged().length} lines: ${logged().join(' + ')}`);
+      assert.equal(clock.timers, 0, 'no report timer is left behind');
+    });
+
     it('forgets a client that resets its connection while held', async () => {
       const { runtime, port, group } = await setup({ settings: { startTimeoutMs: 600_000 } }); // only the reset can let it go
       runtime.startGate = gate().promise;
