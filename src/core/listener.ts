@@ -104,6 +104,16 @@ function listenError(error: unknown, spec: ListenerSpec): Error {
   }
 }
 
+/** One line for `count` connections the server could not accept; out of descriptors says what to raise. */
+export function acceptErrorMessage(count: number, port: number, error: unknown): string {
+  const code = errorCode(error);
+  const what = `could not accept ${count} connection(s) on port ${port}: ${describeError(error)}`;
+  if (code === 'EMFILE')
+    return `${what}: proxytainer has run out of file descriptors (each held connection takes one, each forwarded connection two); raise its open-file limit (ulimit -n; docker run --ulimit nofile=N) or lower --max-held`;
+  if (code === 'ENFILE') return `${what}: the system has run out of file descriptors (fs.file-max); close other programs' files or raise the system limit`;
+  return what;
+}
+
 /**
  * Owns one listening port of a group. Each connection is held (what it sends
  * left unread beyond its first 64 KiB) until the group is Running, then
@@ -136,6 +146,9 @@ export class Listener {
   private readonly pausedOnConnect: boolean;
   /** Connections refused for want of a place to hold them: the first logged at once, the rest summed up at most every few seconds, and at teardown. */
   private readonly refusals: ThrottledReport;
+  /** Connections the server failed to accept (EMFILE, ENFILE…), counted like refusals: a flood at the descriptor limit is one line every few seconds. */
+  private readonly acceptErrors: ThrottledReport;
+  private lastAcceptError: Error | null = null;
   private readonly stopWatchingGroup: () => void;
 
   constructor(
@@ -157,6 +170,9 @@ export class Listener {
       this.logger.warn(
         `refused ${count} connection(s) on port ${this.port}: ${deps.holdLimit.max} connections are already held waiting for a wake (raise --max-held to allow more)`,
       );
+    });
+    this.acceptErrors = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
+      this.logger.error(acceptErrorMessage(count, this.port, this.lastAcceptError));
     });
     this.stopWatchingGroup = group.onStateChange((state) => {
       if (state === 'Running') {
@@ -213,9 +229,13 @@ export class Listener {
         resolve();
       });
     });
-    // Accept errors (EMFILE and the like) are reported; the listener stays open.
+    // Accept errors are counted and reported throttled; the listener stays open. Running out of
+    // descriptors rarely comes here: libuv keeps one in reserve (/dev/null, opened with its first
+    // stream), and at EMFILE/ENFILE closes it, accepts and closes every pending connection, and
+    // opens it again, telling Node nothing. Only without that reserve does EMFILE arrive (README: limits).
     this.server.on('error', (error) => {
-      this.logger.error(`listener on port ${this.port}: ${describeError(error)}`);
+      this.lastAcceptError = error;
+      this.acceptErrors.add();
     });
     const where = this.spec.bind === undefined ? `port ${this.port} (all interfaces)` : formatHostPort({ host: this.spec.bind, port: this.port });
     this.logger.info(`listening on ${where}, forwarding to ${this.upstream.description}`);
@@ -227,6 +247,7 @@ export class Listener {
     this.stopWatchingGroup();
     if (this.server.listening) this.server.close();
     this.refusals.close();
+    this.acceptErrors.close();
   }
 
   /** Waits up to `graceMs` for open connections to finish, then closes what is left; resolves when all are closed. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { STOP } from '../../src/core/sleep-plan.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { type Clock, systemClock, type Timer } from '../../src/core/clock.js';
 import { UserError } from '../../src/core/errors.js';
@@ -374,6 +374,23 @@ for (const takeover of [true, false]) {
       // Throttled: one line at once, then at most one per five seconds of the 2 × 14 s + 5 s (fake) the flood lasted.
       assert.ok(logged().length <= 8, `${logged().length} lines: ${logged().join(' + ')}`);
       assert.equal(clock.timers, 0, 'no report timer is left behind');
+    });
+
+    it('accept errors (EMFILE) are logged throttled, as counts that sum to what happened, naming the open-file limit', async () => {
+      const clock = new FakeClock();
+      const { port, logger, listener, proxy } = await setup({ clock });
+      const server = (listener as unknown as { server: Server }).server;
+      const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
+      for (let second = 0; second < 12; second++) {
+        for (let i = 0; i < 100; i++) server.emit('error', emfile);
+        await clock.advance(1000);
+      }
+      for (let i = 0; i < 100; i++) server.emit('error', emfile);
+      await proxy.shutdown(0);
+      const lines = logger.matching(new RegExp(`^error \\[g\\] could not accept \\d+ connection\\(s\\) on port ${port}: .*EMFILE.*run out of file descriptors.*ulimit -n.*--max-held`));
+      assert.equal(lines.reduce((sum, line) => sum + Number(/accept (\d+)/.exec(line)?.[1]), 0), 1300, lines.join('\n'));
+      assert.ok(lines.length <= 5, `${lines.length} lines for 13 s of errors: one at once, then one per 5 s, and the rest at teardown`);
+      assert.equal(logger.matching(/EMFILE/).length, lines.length, 'no other line about them');
     });
 
     it('forgets a client that resets its connection while held', async () => {
