@@ -12,6 +12,7 @@ import { splice } from './splice.js';
 import { type TakeOver, takeOverAccepted, takeoverAvailable } from './take-over-accepted.js';
 import { ThrottledReport } from './throttled-report.js';
 import { connectWithRetry, MAX_ATTEMPT_MS, type UpstreamConnection } from './upstream.js';
+import { upstreamProblem, UpstreamProblemReport } from './upstream-problem.js';
 
 /** Where a listener forwards to, found afresh at every wake. */
 export interface UpstreamSource {
@@ -149,6 +150,8 @@ export class Listener {
   /** Connections the server failed to accept (EMFILE, ENFILE…), counted like refusals: a flood at the descriptor limit is one line every few seconds. */
   private readonly acceptErrors: ThrottledReport;
   private lastAcceptError: Error | null = null;
+  /** Why connections to the upstream fail, when it is something to fix: warned once per cause, shown in status. */
+  private readonly problems: UpstreamProblemReport;
   private readonly stopWatchingGroup: () => void;
 
   constructor(
@@ -171,6 +174,7 @@ export class Listener {
         `refused ${count} connection(s) on port ${this.port}: ${deps.holdLimit.max} connections are already held waiting for a wake (raise --max-held to allow more)`,
       );
     });
+    this.problems = new UpstreamProblemReport(this.logger);
     this.acceptErrors = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
       this.logger.error(acceptErrorMessage(count, this.port, this.lastAcceptError));
     });
@@ -198,6 +202,11 @@ export class Listener {
     return this.upstream.description;
   }
 
+  /** What stops connections from reaching the upstream, until one gets through; null when nothing is known to. */
+  get upstreamProblem(): string | null {
+    return this.problems.current;
+  }
+
   /** How accepted connections are read; 'node streams' where the takeover is off, unavailable, or failed once. */
   get clientReads(): ClientReads {
     return this.takeover === null ? 'node streams' : 'own buffer';
@@ -208,6 +217,7 @@ export class Listener {
     if (upstream.description === this.upstream.description) return;
     this.upstream = upstream;
     this.forgetUpstream();
+    this.problems.clear();
     this.logger.info(`port ${this.port} now forwards to ${upstream.description}`);
   }
 
@@ -470,9 +480,11 @@ export class Listener {
     }
     const proven = this.proven;
     if (proven !== null) return { ...(await this.connect(proven, options)), target: proven };
-    const target = await this.resolveUpstream(signal);
+    const target = await this.resolveUpstream(signal).catch((error: unknown) => {
+      throw this.problem(error, signal);
+    });
     if (reachesListener(target, { port: this.port, bind: this.spec.bind })) {
-      throw new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`);
+      throw this.problem(new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`), signal);
     }
     let done = (): void => undefined;
     this.pilot = new Promise<void>((resolve) => (done = resolve));
@@ -481,14 +493,20 @@ export class Listener {
       // The address it reached, so that later connections need no name lookup until the group stops.
       const { remoteAddress, remotePort } = connection.socket;
       if (this.group.state === 'Running') this.proven = { host: remoteAddress ?? target.host, port: remotePort ?? target.port };
+      this.problems.clear();
       return { ...connection, target };
     } catch (error) {
-      if (!signal.aborted) this.logger.warn(describeError(error));
-      throw error;
+      throw this.problem(error, signal);
     } finally {
       this.pilot = null;
       done();
     }
+  }
+
+  /** Reports why a connect failed, unless it was called off (the client left, the group stopped); returns the error to throw. */
+  private problem(error: unknown, signal: AbortSignal): unknown {
+    if (!signal.aborted) this.problems.report(upstreamProblem(error, this.upstream.description));
+    return error;
   }
 
   private async connect(target: HostPort, options: Parameters<typeof connectWithRetry>[1]): Promise<UpstreamConnection> {

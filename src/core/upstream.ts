@@ -7,7 +7,12 @@ import { SocketReader } from './socket-reader.js';
 
 /** The upstream never accepted a connection before the deadline. */
 export class UpstreamUnreachableError extends Error {
-  constructor(target: HostPort, waitedMs: number, attempts: number, cause: unknown) {
+  constructor(
+    readonly target: HostPort,
+    waitedMs: number,
+    attempts: number,
+    override readonly cause: unknown,
+  ) {
     super(
       `upstream ${formatHostPort(target)} did not accept a connection in ${Math.round(waitedMs)}ms ` +
         `(${attempts} attempt(s); last error: ${describeError(cause)})`,

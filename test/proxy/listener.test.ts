@@ -393,6 +393,33 @@ for (const takeover of [true, false]) {
       assert.equal(logger.matching(/EMFILE/).length, lines.length, 'no other line about them');
     });
 
+    it('a configuration problem met while connecting is warned once per cause, shown until a connection gets through, and warned again after', async () => {
+      const { runtime, port, logger, group, listener, upstreamPort } = await setup({ settings: { startTimeoutMs: 300 } });
+      runtime.set('web', { phase: 'running' });
+      await until(() => group.state === 'Running', 'the group runs');
+      const closedUnanswered = async (count: number): Promise<void> => {
+        const results = await Promise.all(Array.from({ length: count }, () => openSocket(port).then((socket) => readAll(socket).finally(() => socket.destroy()))));
+        assert.deepEqual(results.map((r) => r.data.length), Array.from({ length: count }, () => 0));
+      };
+      const refusedLines = (): string[] => logger.matching(new RegExp(`^warn \\[g\\] upstream localhost:${upstreamPort} refused every connection until the start timeout \\(nothing listens there\\): check the port`));
+      await closedUnanswered(5);
+      assert.equal(refusedLines().length, 1, logger.lines.filter((l) => l.startsWith('warn')).join('\n'));
+      assert.match(String(listener.upstreamProblem), /refused every connection/);
+
+      const echo = await startEchoServer(upstreamPort);
+      cleanups.push(() => closeServer(echo.server));
+      assert.equal((await echoThrough(port, Buffer.from('through'))).toString(), 'through');
+      assert.equal(listener.upstreamProblem, null, 'a connection got through');
+      await closeServer(echo.server);
+      await closedUnanswered(2);
+      assert.equal(refusedLines().length, 2, 'warned again: it had been fixed in between');
+
+      listener.setUpstream(fixedUpstream({ host: 'nosuch.invalid', port: 80 }));
+      await closedUnanswered(3);
+      assert.equal(logger.matching(/^warn \[g\] upstream host nosuch\.invalid does not resolve \((ENOTFOUND|EAI_AGAIN)\): fix the host/).length, 1, logger.lines.filter((l) => l.startsWith('warn')).join('\n'));
+      assert.match(String(listener.upstreamProblem), /does not resolve/);
+    });
+
     it('forgets a client that resets its connection while held', async () => {
       const { runtime, port, group } = await setup({ settings: { startTimeoutMs: 600_000 } }); // only the reset can let it go
       runtime.startGate = gate().promise;
