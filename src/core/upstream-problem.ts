@@ -29,13 +29,15 @@ export function upstreamProblem(error: unknown, upstream: string): UpstreamProbl
       message: `upstream host ${target.host} does not resolve (${code}): fix the host in --host or proxytainer.upstream, or put the member on a network where that name is known`,
     };
   }
+  // One key for every other failure to reach this address: a refusal and a timeout of a connect the deadline cut
+  // short are the same news (it does not accept), and must not make two warnings.
   if (code === 'ECONNREFUSED') {
     return {
-      key: `${code} ${where}`,
+      key: `unreachable ${where}`,
       message: `upstream ${where} refused every connection until the start timeout (nothing listens there): check the port in --host or proxytainer.upstream, or raise --start-timeout if the server takes longer to listen`,
     };
   }
-  return { key: `${code ?? describeError(cause)} ${where}`, message: `${error.message}: check --host or proxytainer.upstream, and that the member listens there` };
+  return { key: `unreachable ${where}`, message: `${error.message}: check --host or proxytainer.upstream, and that the member listens there` };
 }
 
 /**
