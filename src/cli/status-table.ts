@@ -121,9 +121,13 @@ export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now
     return line === null ? [] : [`  ${group.name}: ${line}`];
   });
   if (rules.length > 0) lines.push('', style.bold('Wake rules:'), ...rules);
-  if (doc.problems.length > 0) {
+  const connecting = doc.groups.flatMap((group) =>
+    group.listeners.flatMap((l) => (l.problem === undefined || l.problem === null ? [] : [`${group.name} port ${l.port}${l.protocol === 'udp' ? '/udp' : ''}: ${l.problem}`])),
+  );
+  if (doc.problems.length > 0 || connecting.length > 0) {
     lines.push('', style.bold('Problems:'));
     for (const problem of doc.problems) lines.push(`  ${style.red('!')} ${problem.container}: ${problem.label}: ${problem.message}`);
+    for (const problem of connecting) lines.push(`  ${style.red('!')} ${problem}`);
   }
   for (const note of doc.notes) lines.push('', style.yellow(`Note: ${note}`));
   return `${lines.join('\n')}\n`;

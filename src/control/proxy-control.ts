@@ -35,7 +35,7 @@ export class ProxyControl implements ControlApi {
         const counts = { flows: c.flows, held: c.held, dropped: c.dropped, datagrams: { in: c.datagramsIn, out: c.datagramsOut }, bytes: { in: c.bytesIn, out: c.bytesOut } };
         listeners.set(name, [...(listeners.get(name) ?? []), { ...entry, udp: counts }]);
       } else {
-        listeners.set(name, [...(listeners.get(name) ?? []), entry]);
+        listeners.set(name, [...(listeners.get(name) ?? []), { ...entry, problem: listener.upstreamProblem }]);
       }
     }
     const groups = this.proxy

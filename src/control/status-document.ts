@@ -62,6 +62,12 @@ export interface ListenerStatus {
   /** null: every interface. */
   readonly bind: string | null;
   readonly upstream: string;
+  /**
+   * A TCP listener under a proxy: why connections to the upstream fail, when it is something to
+   * fix (the host does not resolve, nothing listens on the port, it is the listener itself, the
+   * member has no address); null once a connection gets through, or the upstream changes.
+   */
+  readonly problem?: string | null;
   /** A UDP listener under a proxy: its flows (one per client address:port) and datagrams since the proxy started. */
   readonly udp?: UdpListenerStatus;
 }

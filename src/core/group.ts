@@ -9,6 +9,7 @@ import { assessReadiness, type Readiness } from './readiness.js';
 import { isUp, type Member, type Runtime, type SleepMode } from './runtime.js';
 import { SerialQueue } from './serial-queue.js';
 import { dependencyState, describeWait, planStart, type StartPlan, type StartProblem } from './start-order.js';
+import { ThrottledReport } from './throttled-report.js';
 import { type ConnectionTracker, Traffic } from './traffic.js';
 import type { AddressList } from './address-list.js';
 import type { WakeOn } from './wake-on.js';
@@ -174,8 +175,10 @@ export class Group {
   private ladderTimer: Timer | null = null;
   /** When the group last began to run: a byte threshold judges only whole idle periods. */
   private runningSince = 0;
-  private refusedSinceLog = 0;
-  private lastRefusalLog = -Infinity;
+  /** Connections closed without waking during a backoff: one line at once, then the count at most every few seconds, and at close. */
+  private readonly refusals: ThrottledReport;
+  /** The backoff the latest refusal met. */
+  private lastRefusal: { readonly failures: number; readonly until: number | null } = { failures: 0, until: null };
   private unsubscribe: (() => void) | null = null;
   private closed = false;
 
@@ -185,6 +188,13 @@ export class Group {
     private readonly deps: GroupDeps,
   ) {
     this.logger = deps.logger.child(name);
+    // Said as of the line, not of the last refusal: a count logged seconds later says how long is left then.
+    this.refusals = new ThrottledReport(deps.clock, REFUSAL_LOG_MS, (count) => {
+      const { failures, until } = this.lastRefusal;
+      const left = until === null ? 0 : until - deps.clock.now();
+      const next = left > 0 ? `the next may begin in ${formatDuration(left)}` : 'the next may begin now';
+      this.logger.warn(`closed ${count} connection(s) without waking: ${failures} wakes failed in a row; ${next}`);
+    });
     this.traffic = new Traffic(deps.clock, {
       established: () => {
         this.reached();
@@ -344,6 +354,7 @@ export class Group {
     for (const timer of [this.startTimer, this.idleTimer, this.ladderTimer]) timer?.cancel();
     this.lifetime.abort(new WakeError(SHUTTING_DOWN));
     this.rejectWaiters(SHUTTING_DOWN);
+    this.refusals.close();
     for (const sleeper of this.sleepers.splice(0)) sleeper(SHUTTING_DOWN);
     for (const wake of [...this.changeWaiters]) wake();
     await this.queue.drained();
@@ -396,11 +407,13 @@ export class Group {
         this.traffic.abortConnecting();
         return;
       }
-      case 'refuse':
-        this.refusedSinceLog += this.waiters.size;
+      case 'refuse': {
+        const refused = this.waiters.size;
+        this.lastRefusal = this.machine.backoff;
         this.rejectWaiters(effect.reason);
-        this.logRefusals(effect.reason);
+        if (refused > 0) this.refusals.add(refused);
         return;
+      }
       case 'armStartTimer': {
         const after = formatDuration(this.currentSettings.startTimeoutMs);
         this.startTimer = this.deps.clock.setTimer(this.currentSettings.startTimeoutMs, () => {
@@ -451,14 +464,6 @@ export class Group {
     this.waiters.clear();
     const error = new WakeError(reason);
     for (const waiter of waiters) waiter.reject(error);
-  }
-
-  private logRefusals(reason: string): void {
-    const now = this.deps.clock.now();
-    if (now - this.lastRefusalLog < REFUSAL_LOG_MS || this.refusedSinceLog === 0) return;
-    this.logger.warn(`closed ${this.refusedSinceLog} connection(s) without waking: ${reason.replace(/^not woken: /, '')}`);
-    this.refusedSinceLog = 0;
-    this.lastRefusalLog = now;
   }
 
   private scheduleIdleCheck(): void {

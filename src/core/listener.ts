@@ -15,6 +15,7 @@ import { type ChunkSource, type Peer, SocketReader, STREAM_CHUNKS } from './sock
 import { splice } from './splice.js';
 import { type TakeOver, takeOverAccepted, takeoverAvailable } from './take-over-accepted.js';
 import { connectWithRetry, MAX_ATTEMPT_MS, type UpstreamConnection } from './upstream.js';
+import { upstreamProblem, UpstreamProblemReport } from './upstream-problem.js';
 
 /** Where a listener forwards to, found afresh at every wake. */
 export interface UpstreamSource {
@@ -107,6 +108,16 @@ function listenError(error: unknown, spec: ListenerSpec): Error {
   }
 }
 
+/** One line for `count` connections the server could not accept; out of descriptors says what to raise. */
+export function acceptErrorMessage(count: number, port: number, error: unknown): string {
+  const code = errorCode(error);
+  const what = `could not accept ${count} connection(s) on port ${port}: ${describeError(error)}`;
+  if (code === 'EMFILE')
+    return `${what}: proxytainer has run out of file descriptors (each held connection takes one, each forwarded connection two); raise its open-file limit (ulimit -n; docker run --ulimit nofile=N) or lower --max-held`;
+  if (code === 'ENFILE') return `${what}: the system has run out of file descriptors (fs.file-max); close other programs' files or raise the system limit`;
+  return what;
+}
+
 /**
  * Owns one listening port of a group. Each connection is held (what it sends
  * left unread beyond its first 64 KiB) until the group is Running, then
@@ -137,8 +148,13 @@ export class Listener {
   private takeover: TakeOver | null;
   /** The server was made with pauseOnConnect, for the takeover: each connection not taken over is started by hand. */
   private readonly pausedOnConnect: boolean;
-  private refused = 0;
-  private lastRefusalLog = -Infinity;
+  /** Connections refused for want of a place to hold them: the first logged at once, the rest summed up at most every few seconds, and at teardown. */
+  private readonly refusals: ThrottledReport;
+  /** Connections the server failed to accept (EMFILE, ENFILE…), counted like refusals: a flood at the descriptor limit is one line every few seconds. */
+  private readonly acceptErrors: ThrottledReport;
+  private lastAcceptError: Error | null = null;
+  /** Why connections to the upstream fail, when it is something to fix: warned once per cause, shown in status. */
+  private readonly problems: UpstreamProblemReport;
   /** Connections the wake rules closed, logged at most every few seconds per rule (a scan may bring thousands). */
   private readonly turnedAway: Record<Exclude<TurnedAway, 'silent'>, ThrottledReport>;
   private readonly stopWatchingGroup: () => void;
@@ -157,6 +173,15 @@ export class Listener {
     // pauseOnConnect: nothing is read from an accepted connection before it is taken over.
     this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: this.pausedOnConnect }, (socket) => {
       this.accept(socket);
+    });
+    this.refusals = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
+      this.logger.warn(
+        `refused ${count} connection(s) on port ${this.port}: ${deps.holdLimit.max} connections are already held waiting for a wake (raise --max-held to allow more)`,
+      );
+    });
+    this.problems = new UpstreamProblemReport(this.logger);
+    this.acceptErrors = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
+      this.logger.error(acceptErrorMessage(count, this.port, this.lastAcceptError));
     });
     const report = (rule: string) => (count: number): void => {
       this.logger.info(`closed ${count} connection(s) on port ${this.port} from clients outside ${rule}`);
@@ -193,6 +218,11 @@ export class Listener {
     return this.upstream.description;
   }
 
+  /** What stops connections from reaching the upstream, until one gets through; null when nothing is known to. */
+  get upstreamProblem(): string | null {
+    return this.problems.current;
+  }
+
   /** How accepted connections are read; 'node streams' where the takeover is off, unavailable, or failed once. */
   get clientReads(): ClientReads {
     return this.takeover === null ? 'node streams' : 'own buffer';
@@ -203,6 +233,7 @@ export class Listener {
     if (upstream.description === this.upstream.description) return;
     this.upstream = upstream;
     this.forgetUpstream();
+    this.problems.clear();
     this.logger.info(`port ${this.port} now forwards to ${upstream.description}`);
   }
 
@@ -224,9 +255,13 @@ export class Listener {
         resolve();
       });
     });
-    // Accept errors (EMFILE and the like) are reported; the listener stays open.
+    // Accept errors are counted and reported throttled; the listener stays open. Running out of
+    // descriptors rarely comes here: libuv keeps one in reserve (/dev/null, opened with its first
+    // stream), and at EMFILE/ENFILE closes it, accepts and closes every pending connection, and
+    // opens it again, telling Node nothing. Only without that reserve does EMFILE arrive (README: limits).
     this.server.on('error', (error) => {
-      this.logger.error(`listener on port ${this.port}: ${describeError(error)}`);
+      this.lastAcceptError = error;
+      this.acceptErrors.add();
     });
     const where = this.spec.bind === undefined ? `port ${this.port} (all interfaces)` : formatHostPort({ host: this.spec.bind, port: this.port });
     this.logger.info(`listening on ${where}, forwarding to ${this.upstream.description}`);
@@ -236,8 +271,8 @@ export class Listener {
   /** Stops accepting; connections already here are left to `drain`. */
   stopAccepting(): void {
     this.stopWatchingGroup();
-    for (const report of Object.values(this.turnedAway)) report.close();
     if (this.server.listening) this.server.close();
+    for (const report of [this.refusals, this.acceptErrors, ...Object.values(this.turnedAway)]) report.close();
   }
 
   /** Waits up to `graceMs` for open connections to finish, then closes what is left; resolves when all are closed. */
@@ -249,6 +284,8 @@ export class Listener {
     }
     for (const client of this.clients) client.destroy();
     await this.whenEmpty();
+    // Connections sent back to wait while draining may have been refused since stopAccepting.
+    this.refusals.close();
   }
 
   private whenEmpty(): Promise<void> {
@@ -511,9 +548,11 @@ export class Listener {
     }
     const proven = this.proven;
     if (proven !== null) return { ...(await this.connect(proven, options)), target: proven };
-    const target = await this.resolveUpstream(signal);
+    const target = await this.resolveUpstream(signal).catch((error: unknown) => {
+      throw this.problem(error, signal);
+    });
     if (reachesListener(target, { port: this.port, bind: this.spec.bind })) {
-      throw new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`);
+      throw this.problem(new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`), signal);
     }
     let done = (): void => undefined;
     this.pilot = new Promise<void>((resolve) => (done = resolve));
@@ -522,14 +561,20 @@ export class Listener {
       // The address it reached, so that later connections need no name lookup until the group stops.
       const { remoteAddress, remotePort } = connection.socket;
       if (this.group.state === 'Running') this.proven = { host: remoteAddress ?? target.host, port: remotePort ?? target.port };
+      this.problems.clear();
       return { ...connection, target };
     } catch (error) {
-      if (!signal.aborted) this.logger.warn(describeError(error));
-      throw error;
+      throw this.problem(error, signal);
     } finally {
       this.pilot = null;
       done();
     }
+  }
+
+  /** Reports why a connect failed, unless it was called off (the client left, the group stopped); returns the error to throw. */
+  private problem(error: unknown, signal: AbortSignal): unknown {
+    if (!signal.aborted) this.problems.report(upstreamProblem(error, this.upstream.description));
+    return error;
   }
 
   private async connect(target: HostPort, options: Parameters<typeof connectWithRetry>[1]): Promise<UpstreamConnection> {
@@ -543,14 +588,6 @@ export class Listener {
 
   private refuse(client: Socket): void {
     client.destroy();
-    this.refused++;
-    const now = this.deps.clock.now();
-    if (now - this.lastRefusalLog >= REFUSAL_LOG_INTERVAL_MS) {
-      this.logger.warn(
-        `refused ${this.refused} connection(s) on port ${this.port}: ${this.deps.holdLimit.max} connections are already held waiting for a wake (raise --max-held to allow more)`,
-      );
-      this.refused = 0;
-      this.lastRefusalLog = now;
-    }
+    this.refusals.add();
   }
 }

@@ -2,12 +2,17 @@ import { connect, type Socket } from 'node:net';
 import { abortable } from './abortable.js';
 import { type Clock, sleep } from './clock.js';
 import { formatHostPort, type HostPort } from './address.js';
-import { describeError } from './errors.js';
+import { describeError, errorCode } from './errors.js';
 import { SocketReader } from './socket-reader.js';
 
 /** The upstream never accepted a connection before the deadline. */
 export class UpstreamUnreachableError extends Error {
-  constructor(target: HostPort, waitedMs: number, attempts: number, cause: unknown) {
+  constructor(
+    readonly target: HostPort,
+    waitedMs: number,
+    attempts: number,
+    override readonly cause: unknown,
+  ) {
     super(
       `upstream ${formatHostPort(target)} did not accept a connection in ${Math.round(waitedMs)}ms ` +
         `(${attempts} attempt(s); last error: ${describeError(cause)})`,
@@ -74,13 +79,16 @@ export async function connectWithRetry(
   const { clock, signal, deadline } = options;
   const started = clock.now();
   let delay = FIRST_RETRY_MS;
+  let cause: unknown = null;
   for (let attempt = 1; ; attempt++) {
-    const remaining = deadline - clock.now();
+    const budget = Math.max(1, Math.min(deadline - clock.now(), MAX_ATTEMPT_MS));
     try {
-      return await connectOnce(target, Math.max(1, Math.min(remaining, MAX_ATTEMPT_MS)), signal);
+      return await connectOnce(target, budget, signal);
     } catch (error) {
       if (signal.aborted) throw error;
-      if (clock.now() + delay >= deadline) throw new UpstreamUnreachableError(target, clock.now() - started, attempt, error);
+      // An attempt the deadline cut short and that timed out says less than the refusal or failed lookup before it.
+      if (cause === null || budget >= MAX_ATTEMPT_MS || errorCode(error) !== undefined) cause = error;
+      if (clock.now() + delay >= deadline) throw new UpstreamUnreachableError(target, clock.now() - started, attempt, cause);
     }
     await sleep(clock, delay, signal);
     delay = Math.min(delay * 2, MAX_RETRY_MS);

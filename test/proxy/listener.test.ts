@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { STOP } from '../../src/core/sleep-plan.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { type Clock, systemClock, type Timer } from '../../src/core/clock.js';
 import { UserError } from '../../src/core/errors.js';
@@ -340,6 +340,89 @@ for (const takeover of [true, false]) {
       assert.deepEqual(answers.slice(0, 3), ['client 0', 'client 1', 'client 2']);
       assert.deepEqual(answers.slice(3).map((a) => a === 'refused' || a === ''), [true, true]);
       assert.equal(logger.matching(/warn \[g\] refused \d connection\(s\) on port \d+: 3 connections are already held/).length, 1);
+    });
+
+    it('10,000 connections refused past the hold limit are logged as counts that sum to 10,000: the last window on its timer, and at teardown', async () => {
+      const clock = new FakeClock();
+      const { runtime, port, logger, group, proxy } = await setup({ clock, maxHeld: 1, settings: { startTimeoutMs: 600_000 } });
+      runtime.startGate = gate().promise; // the group stays Starting: every connection past the first is refused
+      const held = await openSocket(port);
+      cleanups.push(() => Promise.resolve(void held.destroy()));
+      await until(() => group.snapshot().held === 1, 'the first connection is held');
+      /** Opens `count` connections, 250 at a time, each waited for until the proxy closes it; the fake clock moves 700 ms per batch. */
+      const refuse = async (count: number): Promise<void> => {
+        for (let done = 0; done < count; done += 250) {
+          await Promise.all(Array.from({ length: Math.min(250, count - done) }, () => openSocket(port).then(async (socket) => {
+              await readAll(socket);
+              socket.destroy();
+            })));
+          await clock.advance(700);
+        }
+      };
+      const logged = (): number[] => logger.matching(/refused \d+ connection\(s\) on port/).map((line) => Number(/refused (\d+)/.exec(line)?.[1]));
+      const sum = (): number => logged().reduce((a, b) => a + b, 0);
+
+      await refuse(5000);
+      assert.ok(sum() < 5000, `the last window is still counting: ${logged().join(' + ')}`);
+      await clock.advance(5000);
+      assert.equal(sum(), 5000, `the last window is flushed on its timer: ${logged().join(' + ')}`);
+
+      await refuse(5000);
+      assert.ok(sum() < 10_000, `the last window is still counting: ${logged().join(' + ')}`);
+      await proxy.shutdown(0);
+      assert.equal(sum(), 10_000, `the last window is flushed at teardown: ${logged().join(' + ')}`);
+      // Throttled: one line at once, then at most one per five seconds of the 2 × 14 s + 5 s (fake) the flood lasted.
+      assert.ok(logged().length <= 8, `${logged().length} lines: ${logged().join(' + ')}`);
+      assert.equal(clock.timers, 0, 'no report timer is left behind');
+    });
+
+    it('accept errors (EMFILE) are logged throttled, as counts that sum to what happened, naming the open-file limit', async () => {
+      const clock = new FakeClock();
+      const { port, logger, listener, proxy } = await setup({ clock });
+      const server = (listener as unknown as { server: Server }).server;
+      const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
+      for (let second = 0; second < 12; second++) {
+        for (let i = 0; i < 100; i++) server.emit('error', emfile);
+        await clock.advance(1000);
+      }
+      for (let i = 0; i < 100; i++) server.emit('error', emfile);
+      await proxy.shutdown(0);
+      const lines = logger.matching(new RegExp(`^error \\[g\\] could not accept \\d+ connection\\(s\\) on port ${port}: .*EMFILE.*run out of file descriptors.*ulimit -n.*--max-held`));
+      assert.equal(lines.reduce((sum, line) => sum + Number(/accept (\d+)/.exec(line)?.[1]), 0), 1300, lines.join('\n'));
+      assert.ok(lines.length <= 5, `${lines.length} lines for 13 s of errors: one at once, then one per 5 s, and the rest at teardown`);
+      assert.equal(logger.matching(/EMFILE/).length, lines.length, 'no other line about them');
+    });
+
+    it('a configuration problem met while connecting is warned once per cause, shown until a connection gets through, and warned again after', async () => {
+      // A start timeout long enough for a name lookup on a loaded machine; 127.0.0.1 needs none.
+      const { runtime, port, logger, group, listener, upstreamPort } = await setup({ settings: { startTimeoutMs: 1_000 } });
+      listener.setUpstream(fixedUpstream({ host: '127.0.0.1', port: upstreamPort }));
+      runtime.set('web', { phase: 'running' });
+      await until(() => group.state === 'Running', 'the group runs');
+      const closedUnanswered = async (count: number): Promise<void> => {
+        const results = await Promise.all(Array.from({ length: count }, () => openSocket(port).then((socket) => readAll(socket).finally(() => socket.destroy()))));
+        assert.deepEqual(results.map((r) => r.data.length), Array.from({ length: count }, () => 0));
+      };
+      const refusedLines = (): string[] => logger.matching(new RegExp(`^warn \\[g\\] upstream 127\\.0\\.0\\.1:${upstreamPort} refused every connection until the start timeout \\(nothing listens there\\): check the port`));
+      await closedUnanswered(5);
+      assert.equal(refusedLines().length, 1, logger.lines.filter((l) => l.startsWith('warn')).join('\n'));
+      assert.match(String(listener.upstreamProblem), /refused every connection/);
+
+      const echo = await startEchoServer(upstreamPort);
+      cleanups.push(() => closeServer(echo.server));
+      assert.equal((await echoThrough(port, Buffer.from('through'))).toString(), 'through');
+      assert.equal(listener.upstreamProblem, null, 'a connection got through');
+      await closeServer(echo.server);
+      await closedUnanswered(2);
+      assert.equal(refusedLines().length, 2, 'warned again: it had been fixed in between');
+
+      // Another cause is news again. (A name that does not resolve is tested against the real engine, in
+      // test/integration/upstream-problems.test.ts: how long a failed lookup takes depends on the machine's resolver.)
+      listener.setUpstream(fixedUpstream({ host: '127.0.0.1', port }));
+      await closedUnanswered(3);
+      const loops = logger.matching(new RegExp(`^warn \\[g\\] cannot forward to 127\\.0\\.0\\.1:${port}: upstream 127\\.0\\.0\\.1:${port} is this listener itself; give the member another port`));
+      assert.equal(loops.length, 1, logger.lines.filter((l) => l.startsWith('warn')).join('\n'));
+      assert.match(String(listener.upstreamProblem), /is this listener itself/);
     });
 
     it('forgets a client that resets its connection while held', async () => {

@@ -15,8 +15,9 @@ export class ProxyProcess {
   private readonly stderr: LineLog;
   private exit: Exit | null = null;
 
-  private constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(BIN, [...args], {
+  private constructor(args: readonly string[], env: NodeJS.ProcessEnv, wrapper: readonly string[]) {
+    const [command = BIN, ...rest] = [...wrapper, BIN, ...args];
+    this.child = spawn(command, rest, {
       cwd: ROOT,
       env: { ...process.env, PROXYTAINER_LOG: 'debug', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,10 +35,16 @@ export class ProxyProcess {
   }
 
   /** Starts the proxy; with `ready`, waits until it listens. */
-  static async start(args: readonly string[], options: { env?: NodeJS.ProcessEnv; ready?: boolean } = {}): Promise<ProxyProcess> {
-    const proxy = new ProxyProcess(args, options.env ?? {});
+  /** `wrapper` runs it through a command that execs it (`prlimit --nofile=256`), so `pid` is still the proxy's. */
+  static async start(args: readonly string[], options: { env?: NodeJS.ProcessEnv; ready?: boolean; wrapper?: readonly string[] } = {}): Promise<ProxyProcess> {
+    const proxy = new ProxyProcess(args, options.env ?? {}, options.wrapper ?? []);
     if (options.ready !== false) await proxy.waitFor(/listening on /, 15_000);
     return proxy;
+  }
+
+  /** The process id (bin/proxytainer execs node, so it is Node's). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** True once the process has exited. */

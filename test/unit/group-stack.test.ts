@@ -205,6 +205,28 @@ describe('sleeping by pause', () => {
 });
 
 describe('backing off after failed wakes', () => {
+  it('connections closed during a backoff are logged as counts that sum to every one: at most one line per 5 s, the last at close', async () => {
+    const { runtime, clock, group, logger } = setup({ startTimeoutMs: 1_000 });
+    runtime.add('g', 'web', { healthOnStart: 'starting' }); // never healthy: every wake fails at the start timeout
+    const g = group('g');
+    let refused = 0;
+    for (let tick = 0; tick < 300; tick++) {
+      for (let i = 0; i < 10; i++) {
+        g.hold('connection').promise.catch((error: unknown) => {
+          if (error instanceof WakeError && error.message.startsWith('not woken')) refused++;
+        });
+      }
+      await clock.advance(100);
+    }
+    await g.close();
+    await settle();
+    const logged = logger.matching(/closed \d+ connection\(s\) without waking/).map((line) => Number(/closed (\d+)/.exec(line)?.[1]));
+    assert.ok(refused > 1000, `${refused} refused`);
+    assert.equal(logged.reduce((a, b) => a + b, 0), refused, logged.join(' + '));
+    assert.ok(logged.length <= 1 + Math.ceil(30_000 / 5_000) + 1, `${logged.length} lines`);
+    assert.equal(logger.matching(/without waking: 0 wakes|may begin in -/).length, 0);
+  });
+
   it('a member that exits at once is started a handful of times for a burst, and the wake command goes past the wait', async () => {
     const { runtime, clock, group, logger } = setup({ startTimeoutMs: 1_000 });
     runtime.add('g', 'web', { healthOnStart: 'starting' }); // never healthy: every wake fails at the start timeout

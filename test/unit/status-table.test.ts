@@ -24,4 +24,22 @@ describe('the status table', () => {
     assert.match(table, /^failing\s+Idle \(backing off until 14:00:02\)\s/m);
     assert.match(table, /^waking\s+Starting \(app is waiting for db to be healthy\)\s/m);
   });
+
+  it('lists what stops a listener from reaching its upstream under Problems', () => {
+    const problem = 'upstream host nosuch.invalid does not resolve (ENOTFOUND): fix the host in --host or proxytainer.upstream';
+    const doc: StatusDocument = {
+      schemaVersion: 1,
+      proxies: [],
+      groups: [
+        groupStatus('web', { listeners: [{ port: 8080, protocol: 'tcp', bind: null, upstream: 'nosuch.invalid:80', problem }] }),
+        groupStatus('fine', { listeners: [{ port: 8081, protocol: 'tcp', bind: null, upstream: '127.0.0.1:80', problem: null }] }),
+      ],
+      problems: [],
+      notes: [],
+      docker: null,
+    };
+    const table = renderStatusTable(doc, new Chalk({ level: 0 }), new Date('2026-11-27T14:00:00Z'));
+    assert.match(table, /\nProblems:\n {2}! web port 8080: upstream host nosuch\.invalid does not resolve \(ENOTFOUND\): fix the host/);
+    assert.equal(table.match(/^ {2}! /gm)?.length, 1, table);
+  });
 });
