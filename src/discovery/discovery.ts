@@ -3,7 +3,7 @@ import type { Catalog } from '../core/catalog.js';
 import type { GroupSettings } from '../core/group.js';
 import { describeError } from '../core/errors.js';
 import { LABEL } from '../core/labels.js';
-import { fixedUpstream, type UpstreamSource } from '../core/listener.js';
+import { fixedUpstream, type UpstreamSource } from '../core/upstream-source.js';
 import type { Logger } from '../core/logger.js';
 import { protocolOf, type Proxy, type ProxyListener } from '../core/proxy.js';
 import { SerialQueue } from '../core/serial-queue.js';

@@ -3,7 +3,7 @@ import { formatHostPort, type HostPort, type PortSpec, reachesListener } from '.
 import { formatDuration } from '../../core/duration.js';
 import { describeError, UsageError } from '../../core/errors.js';
 import type { GroupSettings, SleepPlan } from '../../core/group.js';
-import { fixedUpstream } from '../../core/listener.js';
+import { fixedUpstream } from '../../core/upstream-source.js';
 import { Proxy } from '../../core/proxy.js';
 import { DEFAULT_UDP_SETTINGS } from '../../core/udp-settings.js';
 import { join } from 'node:path';

@@ -1,0 +1,69 @@
+import type { Socket } from 'node:net';
+import type { Group } from './group.js';
+import type { HoldBound } from './group-forwarder.js';
+import { encodeLoginDisconnect } from './protocols/minecraft-disconnect.js';
+import type { MinecraftHandshake } from './protocols/minecraft-handshake.js';
+import { encodePong, encodeStatusResponse, type MinecraftStatus, readStatusPacket } from './protocols/minecraft-status.js';
+import type { MinecraftRoute } from './route.js';
+import type { SniffingSource } from './sniffing-source.js';
+
+/**
+ * How long a login is held while its group starts. Minecraft clients give up
+ * on a login after about 30 s ("Timed out"); past this bound the player is
+ * told the server is starting instead, and joins again a moment later. The
+ * group's own --start-timeout still bounds the wake when it is shorter.
+ */
+export const MINECRAFT_LOGIN_HOLD_MS = 25_000;
+
+/** What the server list shows while the group sleeps or starts. */
+export function minecraftStatus(group: Group, route: MinecraftRoute, protocolVersion: number): MinecraftStatus {
+  const motd = route.motd ?? (group.state === 'Starting' ? 'Starting up: join again in a moment' : 'Asleep: join to start the server');
+  // Echoing the client's protocol makes it show the server as compatible; the version name is then not shown.
+  return { versionName: 'proxytainer', protocol: protocolVersion, maxPlayers: 20, onlinePlayers: 0, motd };
+}
+
+/** A login's hold: the shorter of the group's start timeout and the client's patience, then a disconnect that says why. */
+export function loginHoldBound(group: Group): HoldBound {
+  return {
+    ms: Math.min(group.settings.startTimeoutMs, MINECRAFT_LOGIN_HOLD_MS),
+    onTimeout: (client: Socket) => {
+      if (!client.destroyed && client.writable) client.end(encodeLoginDisconnect('The server is starting; try again in a moment.'));
+      else client.destroy();
+    },
+  };
+}
+
+/**
+ * Answers a status exchange (server list ping) after `handshake` without the
+ * server: Status Response to the Status Request, Pong to the Ping, then the
+ * connection ends. Reads on from `source` as the client sends; gives up (and
+ * closes) at the deadline or on anything else. Returns whether it answered.
+ */
+export async function answerStatus(source: SniffingSource, client: Socket, handshake: MinecraftHandshake, status: MinecraftStatus, until: Promise<void>): Promise<boolean> {
+  let offset = handshake.length;
+  let answered = false;
+  const time = { up: false };
+  void until.then(() => {
+    time.up = true;
+    source.interrupt();
+  });
+  for (;;) {
+    const packet = readStatusPacket(source.bytes(), offset);
+    if (packet.kind === 'malformed') break;
+    if (packet.kind === 'value') {
+      offset = packet.end;
+      if (packet.value.kind === 'status-request') {
+        client.write(encodeStatusResponse(status));
+        answered = true;
+        continue;
+      }
+      client.end(encodePong(packet.value.payload));
+      return true;
+    }
+    if (time.up || source.inputEnded || client.destroyed) break;
+    if ((await source.next()) === 'closed') break;
+  }
+  if (answered && !client.destroyed) client.end();
+  else client.destroy();
+  return answered;
+}
