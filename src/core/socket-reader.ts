@@ -21,6 +21,14 @@ export interface ChunkSource {
   attach(socket: Socket, consume: Consumer): void;
   /** Reads again after the consumer pushed back. */
   resume(socket: Socket): void;
+  /**
+   * Before `attach`: hands each chunk to `watch` (the kept ones first) as a
+   * copy the caller may keep, until the returned stop function is called or
+   * `watch` answers false (then reading stops). The chunks watched are gone
+   * from the source: whoever attaches later gets them from the caller first
+   * (see `withPrefix`); what arrives after the stop is kept for `attach` as before.
+   */
+  watch(socket: Socket, watch: (chunk: Buffer) => boolean): () => void;
 }
 
 /** The four deliveries, made once: a consumer answers for every chunk, and this saves an object each time. */
@@ -88,6 +96,32 @@ export class SocketReader implements ChunkSource {
     else socket.pause();
   }
 
+  watch(socket: Socket, watch: (chunk: Buffer) => boolean): () => void {
+    const early = this.early;
+    this.early = [];
+    this.earlyBytes = 0;
+    let more = true;
+    for (const chunk of early) if (more) more = watch(chunk);
+    else this.keep(chunk);
+    // Copies: the buffer read into is reused by the next read.
+    const watcher: Consumer = (chunk) => delivery(watch(Buffer.from(chunk)), true);
+    if (more) {
+      this.consumer = watcher;
+      this.resume(socket);
+    } else {
+      socket.pause();
+    }
+    return () => {
+      if (this.consumer === watcher) this.consumer = null;
+    };
+  }
+
+  private keep(chunk: Buffer): boolean {
+    this.early.push(chunk);
+    this.earlyBytes += chunk.length;
+    return this.earlyBytes < EARLY_LIMIT;
+  }
+
   /** Starts the handle reading again, without the stream's flowing machinery (a tick per call) that onread does not use. */
   resume(socket: Socket): void {
     socket.read(0);
@@ -104,11 +138,7 @@ export class SocketReader implements ChunkSource {
     }
     // Read into the shared scratch buffer: copied out before anything else reads into it.
     const chunk = Buffer.from(buffer.subarray(0, read));
-    if (consume === null) {
-      this.early.push(chunk);
-      this.earlyBytes += read;
-      return this.earlyBytes < EARLY_LIMIT;
-    }
+    if (consume === null) return this.keep(chunk);
     this.buffers = new ReadBuffers();
     return consume(chunk).more;
   }
@@ -129,4 +159,37 @@ export const STREAM_CHUNKS: ChunkSource = {
   resume(socket) {
     socket.resume();
   },
+  watch(socket, watch) {
+    const onData = (chunk: Buffer): void => {
+      if (!watch(chunk)) stop();
+    };
+    const stop = (): void => {
+      socket.off('data', onData);
+      socket.pause();
+    };
+    socket.on('data', onData);
+    socket.resume();
+    return stop;
+  },
 };
+
+/**
+ * `source`, with `chunks` (read from it earlier by `watch`) handed to the
+ * consumer first: what a connection sent while it was looked at goes out
+ * first and in order.
+ */
+export function withPrefix(chunks: readonly Buffer[], source: ChunkSource): ChunkSource {
+  if (chunks.length === 0) return source;
+  return {
+    attach(socket, consume) {
+      let more = true;
+      for (const chunk of chunks) more = consume(chunk).more && more;
+      source.attach(socket, consume);
+      if (!more) socket.pause();
+    },
+    resume: (socket) => {
+      source.resume(socket);
+    },
+    watch: (socket, watch) => source.watch(socket, watch),
+  };
+}
