@@ -5,7 +5,9 @@ import { encodeLoginDisconnect } from './protocols/minecraft-disconnect.js';
 import type { MinecraftHandshake } from './protocols/minecraft-handshake.js';
 import { encodePong, encodeStatusResponse, type MinecraftStatus, readStatusPacket } from './protocols/minecraft-status.js';
 import type { MinecraftRoute } from './route.js';
-import type { SniffingSource } from './sniffing-source.js';
+import type { Clock } from './clock.js';
+import { readFirstBytes } from './first-bytes.js';
+import type { Peer } from './socket-reader.js';
 
 /**
  * How long a login is held while its group starts. Minecraft clients give up
@@ -14,6 +16,9 @@ import type { SniffingSource } from './sniffing-source.js';
  * group's own --start-timeout still bounds the wake when it is shorter.
  */
 export const MINECRAFT_LOGIN_HOLD_MS = 25_000;
+
+/** More than a Status Request and a Ping (2 and 10 bytes) ever take. */
+const STATUS_BYTES = 64;
 
 /** What the server list shows while the group sleeps or starts. */
 export function minecraftStatus(group: Group, route: MinecraftRoute, protocolVersion: number): MinecraftStatus {
@@ -36,34 +41,44 @@ export function loginHoldBound(group: Group): HoldBound {
 /**
  * Answers a status exchange (server list ping) after `handshake` without the
  * server: Status Response to the Status Request, Pong to the Ping, then the
- * connection ends. Reads on from `source` as the client sends; gives up (and
- * closes) at the deadline or on anything else. Returns whether it answered.
+ * connection ends. `bytes` are those read so far (the handshake first); reads
+ * on as the client sends, for up to `timeoutMs`; closes on anything else.
+ * Returns whether it answered.
  */
-export async function answerStatus(source: SniffingSource, client: Socket, handshake: MinecraftHandshake, status: MinecraftStatus, until: Promise<void>): Promise<boolean> {
+export async function answerStatus(client: Peer, bytes: Buffer, handshake: MinecraftHandshake, status: MinecraftStatus, options: { readonly clock: Clock; readonly timeoutMs: number }): Promise<boolean> {
+  const socket = client.socket;
+  const until = options.clock.now() + options.timeoutMs;
+  let seen = bytes;
+  let peer = client;
   let offset = handshake.length;
   let answered = false;
-  const time = { up: false };
-  void until.then(() => {
-    time.up = true;
-    source.interrupt();
-  });
   for (;;) {
-    const packet = readStatusPacket(source.bytes(), offset);
+    const packet = readStatusPacket(seen, offset);
     if (packet.kind === 'malformed') break;
     if (packet.kind === 'value') {
       offset = packet.end;
       if (packet.value.kind === 'status-request') {
-        client.write(encodeStatusResponse(status));
+        socket.write(encodeStatusResponse(status));
         answered = true;
         continue;
       }
-      client.end(encodePong(packet.value.payload));
+      socket.end(encodePong(packet.value.payload));
       return true;
     }
-    if (time.up || source.inputEnded || client.destroyed) break;
-    if ((await source.next()) === 'closed') break;
+    const already = seen;
+    const more = await readFirstBytes(peer, {
+      enough: (next) => readStatusPacket(Buffer.concat([already, next]), offset).kind !== 'need-more',
+      limit: STATUS_BYTES,
+      timeoutMs: Math.max(0, until - options.clock.now()),
+      clock: options.clock,
+    });
+    seen = Buffer.concat([seen, more.bytes]);
+    peer = more.client;
+    if (more.end !== 'enough') {
+      if (readStatusPacket(seen, offset).kind === 'need-more') break;
+    }
   }
-  if (answered && !client.destroyed) client.end();
-  else client.destroy();
+  if (answered && !socket.destroyed) socket.end();
+  else socket.destroy();
   return answered;
 }

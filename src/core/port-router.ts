@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Clock } from './clock.js';
+import { readFirstBytes } from './first-bytes.js';
 import type { GroupForwarder } from './group-forwarder.js';
 import type { Logger } from './logger.js';
 import { answerStatus, loginHoldBound, minecraftStatus } from './minecraft-front.js';
@@ -10,10 +11,13 @@ import { badRequestResponse, misdirectedResponse } from './protocols/http-respon
 import { misdirectedHttp2Response } from './protocols/http2-responses.js';
 import { encodeLegacyPingResponse } from './protocols/minecraft-legacy-ping.js';
 import { type Sniffed, sniffProtocol } from './protocols/sniff-protocol.js';
+import { SNIFF_LIMIT } from './protocols/sniff-limit.js';
 import { unrecognizedNameAlert } from './protocols/tls-alert.js';
 import type { Route } from './route.js';
-import { SniffingSource } from './sniffing-source.js';
 import type { Peer } from './socket-reader.js';
+
+/** What the first bytes said, once they said something. */
+type Decided = Exclude<Sniffed, { kind: 'need-more' }>;
 
 /** A route and the forwarder that serves it on this port. */
 export interface RouteEntry {
@@ -114,40 +118,30 @@ export class PortRouter {
 
   /** Reads the first bytes of `client`, then hands it to its group or answers and closes it. */
   async dispatch(client: Peer): Promise<void> {
-    const socket = client.socket;
-    const source = new SniffingSource(client.reader, socket);
+    const { clock } = this.deps;
+    const minecraft = this.minecraft;
     const deadlineMs = Math.max(0, ...this.entries.map((entry) => entry.route.group.settings.startTimeoutMs));
-    let timer = null as { cancel(): void } | null;
-    const deadline = new Promise<void>((resolve) => {
-      timer = this.deps.clock.setTimer(deadlineMs, resolve);
+    const started = clock.now();
+    const first = await readFirstBytes(client, {
+      enough: (bytes) => sniffProtocol(bytes, { minecraft }).kind !== 'need-more',
+      limit: SNIFF_LIMIT,
+      timeoutMs: deadlineMs,
+      clock,
     });
-    const time = { up: false };
-    void deadline.then(() => {
-      time.up = true;
-      source.interrupt();
-    });
-    try {
-      let sniffed: Sniffed;
-      for (;;) {
-        const final = time.up || source.inputEnded;
-        sniffed = sniffProtocol(source.bytes(), { minecraft: this.minecraft, final });
-        if (sniffed.kind !== 'need-more') break;
-        if ((await source.next()) === 'closed') return;
-      }
-      if (socket.destroyed) return;
-      if (source.bytes().length === 0) {
-        this.counts.silent++;
-        this.debug(`closing ${peerOf(socket)}: it sent nothing in ${deadlineMs}ms`);
-        socket.destroy();
-        return;
-      }
-      await this.route(sniffed, { socket, reader: source }, source, deadline);
-    } finally {
-      timer?.cancel();
+    const socket = first.client.socket;
+    if (first.end === 'closed' || socket.destroyed) return;
+    if (first.bytes.length === 0) {
+      this.counts.silent++;
+      this.debug(`closing ${peerOf(socket)}: it sent nothing ${first.end === 'timeout' ? `in ${deadlineMs}ms` : 'before it ended its side'}`);
+      socket.destroy();
+      return;
     }
+    const sniffed = sniffProtocol(first.bytes, { minecraft, final: first.end !== 'enough' });
+    const decided: Decided = sniffed.kind === 'need-more' ? { kind: 'unknown', reason: 'the first bytes were cut short' } : sniffed;
+    await this.route(decided, first.client, first.bytes, Math.max(0, started + deadlineMs - clock.now()));
   }
 
-  private async route(sniffed: Exclude<Sniffed, { kind: 'need-more' }>, client: Peer, source: SniffingSource, deadline: Promise<void>): Promise<void> {
+  private async route(sniffed: Decided, client: Peer, bytes: Buffer, msLeft: number): Promise<void> {
     const socket = client.socket;
     if (sniffed.kind === 'malformed') {
       this.counts.malformed++;
@@ -170,7 +164,7 @@ export class PortRouter {
       }
       if (sniffed.kind === 'minecraft' && sniffed.handshake.nextState === 'status') {
         const status = minecraftStatus(group, minecraft, sniffed.handshake.protocolVersion);
-        if (await answerStatus(source, socket, sniffed.handshake, status, deadline)) this.counts.pingsAnswered++;
+        if (await answerStatus(client, bytes, sniffed.handshake, status, { clock: this.deps.clock, timeoutMs: msLeft })) this.counts.pingsAnswered++;
         return;
       }
       if (sniffed.kind === 'minecraft') {
@@ -182,7 +176,7 @@ export class PortRouter {
   }
 
   /** No group answers to what the connection named, and there is no fallback: answer in its protocol, wake nothing. */
-  private refuse(sniffed: Exclude<Sniffed, { kind: 'need-more' | 'malformed' }>, socket: Socket): void {
+  private refuse(sniffed: Exclude<Decided, { kind: 'malformed' }>, socket: Socket): void {
     if (sniffed.kind === 'unknown') {
       this.counts.unknownProtocol++;
       this.debug(`closing ${peerOf(socket)}: ${sniffed.reason}, and port ${this.deps.port()} has no fallback group`);
