@@ -20,7 +20,7 @@ describe('ports shared by name (proxytainer.hostname)', () => {
       container('web', { 'proxytainer.group': 'g', 'proxytainer.port': '443', 'proxytainer.hostname': 'App.Example.com, *.example.org,https://x.test/', 'proxytainer.protocol': 'Minecraft', 'proxytainer.motd': 'Zzz' }, 1),
     );
     assert.deepEqual(declaration?.hostnames.map(formatHostnamePattern), ['app.example.com', '*.example.org']);
-    assert.deepEqual(declaration?.minecraft, { motd: 'Zzz' });
+    assert.deepEqual(declaration.minecraft, { motd: 'Zzz' });
     assert.deepEqual(problems.map((p) => p.label), ['proxytainer.hostname']);
     assert.match(problems[0]?.message ?? '', /"https:\/\/x\.test\/" is not a host name: give the name alone/);
   });
