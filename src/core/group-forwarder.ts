@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { abortable } from './abortable.js';
+import { abortable, whenAborted } from './abortable.js';
 import { formatHostPort, type HostPort, reachesListener } from './address.js';
 import type { Clock } from './clock.js';
 import { describeError } from './errors.js';
@@ -24,14 +24,15 @@ export interface ForwarderDeps {
 }
 
 /**
- * A held connection's own bound, shorter than the wake's: a Minecraft client
- * gives up after about 30 s, so it is told to come back instead (issue 16).
- * The wake itself goes on for whoever comes next.
+ * A connection's own bound on the wait for its upstream (hold, wake and
+ * connect together), shorter than the wake's: a Minecraft client gives up
+ * after about 30 s, so it is told to come back instead (issue 16). The wake
+ * itself goes on for whoever comes next.
  */
 export interface HoldBound {
   readonly ms: number;
-  /** Called instead of closing the connection silently when the bound passes. */
-  readonly onTimeout: (client: Socket) => void;
+  /** Answers the client instead of closing it silently: the bound passed (`timeout`), or the wake failed (`failed`). */
+  readonly onGiveUp: (client: Socket, why: 'timeout' | 'failed') => void;
 }
 
 /**
@@ -143,14 +144,18 @@ export class GroupForwarder {
 
   private async serve(client: Peer, tracker: ConnectionTracker, bound?: HoldBound): Promise<void> {
     const socket = client.socket;
+    const giveUp = bound === undefined ? undefined : new AbortController();
+    const timer = bound === undefined ? null : this.deps.clock.setTimer(bound.ms, () => {
+      giveUp?.abort(new HoldBoundError(bound.ms));
+    });
     try {
       for (;;) {
-        if (this.group.state !== 'Running' && !(await this.holdUntilRunning(socket, bound))) return;
+        if (this.group.state !== 'Running' && !(await this.holdUntilRunning(socket, giveUp?.signal))) return;
         if (isGone(socket)) return;
         // The upstream gets the start timeout to accept, counted from each time the group is found Running:
         // a connection held again across a stop and a new wake does not inherit the first wake's deadline.
         const deadline = this.deps.clock.now() + this.group.settings.startTimeoutMs;
-        const upstream = await this.connectWhileRunning(deadline, socket);
+        const upstream = await this.connectWhileRunning(deadline, socket, giveUp?.signal);
         // The group stopped while this connection was connecting: hold it again, unless the failed wake closed it.
         if (upstream === null) {
           if (isGone(socket)) return;
@@ -160,9 +165,9 @@ export class GroupForwarder {
         return;
       }
     } catch (error) {
-      if (error instanceof HoldBoundError && bound !== undefined) {
-        this.logger.debug(`answering ${peerOf(socket)}: ${error.message}`);
-        bound.onTimeout(socket);
+      if (bound !== undefined && !(error instanceof ClientGoneError)) {
+        this.logger.debug(`answering ${peerOf(socket)} and closing: ${describeError(error)}`);
+        bound.onGiveUp(socket, error instanceof HoldBoundError ? 'timeout' : 'failed');
         // Answered and ending: the connection counts until it has closed.
         if (!socket.destroyed) socket.once('close', () => {
           tracker.closed();
@@ -172,6 +177,7 @@ export class GroupForwarder {
         socket.destroy();
       }
     } finally {
+      timer?.cancel();
       if (socket.destroyed) tracker.closed();
     }
   }
@@ -242,7 +248,7 @@ export class GroupForwarder {
   }
 
   /** Holds the connection until the group runs; false when it was refused for want of a place. */
-  private async holdUntilRunning(client: Socket, bound: HoldBound | undefined): Promise<boolean> {
+  private async holdUntilRunning(client: Socket, giveUp: AbortSignal | undefined): Promise<boolean> {
     const { holdLimit } = this.deps;
     if (!holdLimit.take()) {
       this.deps.refuse(client);
@@ -255,14 +261,14 @@ export class GroupForwarder {
       held.cancel(new ClientGoneError());
     };
     client.once('close', leave);
-    const timer = bound === undefined ? null : this.deps.clock.setTimer(bound.ms, () => {
-      held.cancel(new HoldBoundError(bound.ms));
+    const stopWatching = whenAborted(giveUp, (reason) => {
+      held.cancel(reason);
     });
     try {
       await held.promise;
       return true;
     } finally {
-      timer?.cancel();
+      stopWatching();
       holdLimit.release();
       client.off('close', leave);
     }
@@ -274,7 +280,7 @@ export class GroupForwarder {
    * retrying against an upstream that is gone. An AbortController only from
    * here on: while held, a connection costs as little as it can.
    */
-  private async connectWhileRunning(deadline: number, client: Socket): Promise<(UpstreamConnection & { target: HostPort }) | null> {
+  private async connectWhileRunning(deadline: number, client: Socket, giveUp: AbortSignal | undefined): Promise<(UpstreamConnection & { target: HostPort }) | null> {
     const gone = new AbortController();
     const onGone = (): void => {
       gone.abort(new ClientGoneError());
@@ -282,8 +288,9 @@ export class GroupForwarder {
     client.once('close', onGone);
     const running = this.running.signal;
     try {
-      return await this.connectUpstream(deadline, AbortSignal.any([gone.signal, running]));
+      return await this.connectUpstream(deadline, AbortSignal.any(giveUp === undefined ? [gone.signal, running] : [gone.signal, running, giveUp]));
     } catch (error) {
+      if (giveUp?.aborted === true) throw giveUp.reason;
       if (running.aborted && !gone.signal.aborted) return null;
       throw error;
     } finally {

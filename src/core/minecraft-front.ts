@@ -31,9 +31,13 @@ export function minecraftStatus(group: Group, route: MinecraftRoute, protocolVer
 export function loginHoldBound(group: Group): HoldBound {
   return {
     ms: Math.min(group.settings.startTimeoutMs, MINECRAFT_LOGIN_HOLD_MS),
-    onTimeout: (client: Socket) => {
-      if (!client.destroyed && client.writable) client.end(encodeLoginDisconnect('The server is starting; try again in a moment.'));
-      else client.destroy();
+    onGiveUp: (client: Socket, why) => {
+      if (client.destroyed || !client.writable) {
+        client.destroy();
+        return;
+      }
+      const message = why === 'timeout' ? 'The server is starting; try again in a moment.' : 'The server could not be started; try again later.';
+      client.end(encodeLoginDisconnect(message));
     },
   };
 }
