@@ -6,6 +6,8 @@ import { parseSleepPlan } from '../core/sleep-plan.js';
 import { describeError } from '../core/errors.js';
 import { parseWebhookUrl } from '../core/webhook-url.js';
 import { type HostnamePattern, parseHostnamePattern } from '../core/protocols/hostname-pattern.js';
+import { AddressList } from '../core/address-list.js';
+import { parseWakeOn } from '../core/wake-on.js';
 import { type MetricsAddress, parseMetricsAddress } from '../metrics/metrics-server.js';
 
 /** Adapts a core parser to commander, which names the option in the error it prints. */
@@ -25,6 +27,8 @@ export const durationOption = forCommander(parseDuration);
 export const bindOption = forCommander(parseBindAddress);
 export const bytesOption = forCommander(parseBytes);
 export const sleepPlanOption = forCommander(parseSleepPlan);
+export const wakeOnOption = forCommander(parseWakeOn);
+export const addressListOption = forCommander((text) => AddressList.parse(text));
 export const metricsAddressOption = forCommander<MetricsAddress>(parseMetricsAddress);
 
 /** A repeatable --webhook: each value is checked and added to the ones before it. */

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { GroupStatus, WakeStatus } from '../control/status-document.js';
 import { formatDuration } from '../core/duration.js';
+import { wakeRulesLine } from './status-table.js';
 
 function ago(iso: string, now: Date): string {
   return `${formatDuration(Math.max(0, now.getTime() - Date.parse(iso)))} ago`;
@@ -55,6 +56,8 @@ export function renderGroupDetail(group: GroupStatus, style: ChalkInstance, now 
   if (group.settings !== null) {
     const { idleSeconds, health, startTimeoutSeconds } = group.settings;
     rows.push(['Settings', `idle ${formatDuration(idleSeconds * 1000)}, health ${health ? 'on' : 'off'}, start timeout ${formatDuration(startTimeoutSeconds * 1000)}`]);
+    const rules = wakeRulesLine(group);
+    if (rules !== null) rows.push(['Wake rules', rules]);
   }
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return `${style.bold(group.name)}\n${rows.map(([label, text]) => `  ${`${label}:`.padEnd(width)}${text}`).join('\n')}\n`;

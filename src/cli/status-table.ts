@@ -2,6 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { GroupStatus, ListenerStatus, RoutingStatus, StatusDocument } from '../control/status-document.js';
 import { formatBytes } from '../core/bytes.js';
 import { formatDuration } from '../core/duration.js';
+import { describeWakeRules } from '../core/wake-on.js';
 
 function ago(iso: string | null, now: Date): string {
   if (iso === null) return '-';
@@ -94,6 +95,26 @@ function routedPortLines(doc: StatusDocument, style: ChalkInstance): string[] {
   return lines;
 }
 
+/** The wake rules of a group in one phrase, with what they turned away; null for a group any connection wakes that turned none away. */
+export function wakeRulesLine(group: GroupStatus): string | null {
+  const settings = group.settings;
+  if (settings === null) return null;
+  const rules = describeWakeRules({
+    wakeOn: settings.wakeOn ?? 'connect',
+    wakeMinBytes: settings.wakeMinBytes ?? 1,
+    wakeFrom: settings.wakeFrom == null ? null : { text: settings.wakeFrom },
+    allowFrom: settings.allowFrom == null ? null : { text: settings.allowFrom },
+  }).slice(2);
+  const away = group.turnedAway ?? { notAllowed: 0, outsideWakeFrom: 0, silent: 0 };
+  const counts = [
+    away.notAllowed > 0 ? `${away.notAllowed} outside allow-from` : '',
+    away.outsideWakeFrom > 0 ? `${away.outsideWakeFrom} outside wake-from` : '',
+    away.silent > 0 ? `${away.silent} sent too little to wake it` : '',
+  ].filter((part) => part !== '');
+  if (rules === '' && counts.length === 0) return null;
+  return [rules === '' ? 'any connection wakes it' : rules, ...(counts.length === 0 ? [] : [`turned away ${counts.join(', ')}`])].join('; ');
+}
+
 /** The `status` table: docker-style upper-case headers, columns three spaces apart, problems listed below. */
 export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now = new Date()): string {
   const lines: string[] = [];
@@ -131,6 +152,11 @@ export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now
   if (doc.groups.length === 0) lines.push(style.dim('(no containers labelled proxytainer.group)'));
   lines.push(...serviceLines(doc, style));
   lines.push(...routedPortLines(doc, style));
+  const rules = doc.groups.flatMap((group) => {
+    const line = wakeRulesLine(group);
+    return line === null ? [] : [`  ${group.name}: ${line}`];
+  });
+  if (rules.length > 0) lines.push('', style.bold('Wake rules:'), ...rules);
   if (doc.problems.length > 0) {
     lines.push('', style.bold('Problems:'));
     for (const problem of doc.problems) lines.push(`  ${style.red('!')} ${problem.container}: ${problem.label}: ${problem.message}`);

@@ -2,7 +2,7 @@ import type { Backend } from '../core/backend.js';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { failuresOf } from '../core/failures.js';
-import { Group, type GroupSettings } from '../core/group.js';
+import { Group, type GroupSettings, OPEN_WAKE_RULES } from '../core/group.js';
 import type { Logger } from '../core/logger.js';
 import { isUp } from '../core/runtime.js';
 import { STOP } from '../core/sleep-plan.js';
@@ -43,6 +43,7 @@ async function withStandaloneGroup<T extends { readonly ok: boolean }>(
     stopTimeoutSeconds: undefined,
     connectionsKeepAwake: false,
     sleep: STOP,
+    ...OPEN_WAKE_RULES,
   };
   // Its own labels decide how it sleeps and whether health counts; never idle: it lives for one command.
   const settings: GroupSettings = { ...settingsFor(planned, defaults), idleMs: ONE_DAY_MS };

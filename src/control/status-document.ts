@@ -8,6 +8,7 @@ import type { HealthStatus, Member, MemberKind } from '../core/runtime.js';
 import { formatSleepPlan } from '../core/sleep-plan.js';
 import { planStart, type StartProblem } from '../core/start-order.js';
 import type { WakeCause } from '../core/wake-cause.js';
+import type { WakeOn } from '../core/wake-on.js';
 import type { HistorySnapshot, WakeOutcome } from '../core/wake-history.js';
 import type { LabelProblem } from '../discovery/labels.js';
 
@@ -112,7 +113,16 @@ export interface GroupStatus {
     readonly sleep: string;
     /** Fewer bytes than this in an idle period count as idle; 0: any byte keeps it up. */
     readonly idleThresholdBytes: number;
+    /** What wakes it while asleep: `connect`, or `data` (a client that sent wakeMinBytes). */
+    readonly wakeOn?: WakeOn;
+    readonly wakeMinBytes?: number;
+    /** Networks whose clients may wake it (`10.0.0.0/8, ::1/128`); null: any. */
+    readonly wakeFrom?: string | null;
+    /** Networks whose clients are served at all; null: any. */
+    readonly allowFrom?: string | null;
   } | null;
+  /** Connections the wake rules closed since the proxy started, by rule; null without a proxy. */
+  readonly turnedAway?: { readonly notAllowed: number; readonly outsideWakeFrom: number; readonly silent: number } | null;
   readonly problems: readonly LabelProblem[];
   /** When Idle: how its members sleep now, `paused` or `stopped`; null otherwise, or without a proxy. */
   readonly sleeping: 'paused' | 'stopped' | null;
@@ -266,7 +276,12 @@ export function groupStatusFromSnapshot(
       startTimeoutSeconds: snapshot.settings.startTimeoutMs / 1000,
       sleep: formatSleepPlan(snapshot.settings.sleep),
       idleThresholdBytes: snapshot.settings.idleThresholdBytes,
+      wakeOn: snapshot.settings.wakeOn,
+      wakeMinBytes: snapshot.settings.wakeMinBytes,
+      wakeFrom: snapshot.settings.wakeFrom?.text ?? null,
+      allowFrom: snapshot.settings.allowFrom?.text ?? null,
     },
+    turnedAway: snapshot.turnedAway,
     problems: [...problems.filter((p) => p.group === snapshot.name), ...stackProblems(snapshot.name, snapshot.problems)],
     sleeping: snapshot.sleeping === null ? null : snapshot.sleeping === 'pause' ? 'paused' : 'stopped',
     startOrder: snapshot.startOrder,

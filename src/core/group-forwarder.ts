@@ -3,7 +3,10 @@ import { abortable, whenAborted } from './abortable.js';
 import { formatHostPort, type HostPort, reachesListener } from './address.js';
 import type { Clock } from './clock.js';
 import { describeError } from './errors.js';
-import type { ConnectionTracker, Group } from './group.js';
+import { formatDuration } from './duration.js';
+import { readFirstBytes } from './first-bytes.js';
+import type { ConnectionTracker, Group, TurnedAway } from './group.js';
+import { ThrottledReport } from './throttled-report.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { Logger } from './logger.js';
 import { peerOf } from './peer-of.js';
@@ -42,6 +45,7 @@ export interface HoldBound {
  * connect a one-second SYN retry.
  */
 const UPSTREAM_CONNECTS_IN_FLIGHT = 128;
+const TURNED_AWAY_LOG_INTERVAL_MS = 5000;
 
 /** Read through a function, so the check is made again after every await. */
 function isGone(socket: Socket): boolean {
@@ -88,6 +92,8 @@ export class GroupForwarder {
   /** Direct connects under way, each with what sends it back to wait: the group left Running. */
   private readonly directConnects = new Set<() => void>();
   private readonly stopWatchingGroup: () => void;
+  /** Connections the wake rules closed, logged at most every few seconds per rule (a scan may bring thousands). */
+  private readonly turnedAway: Record<Exclude<TurnedAway, 'silent'>, ThrottledReport>;
 
   constructor(
     readonly group: Group,
@@ -96,6 +102,17 @@ export class GroupForwarder {
   ) {
     this.logger = deps.logger.child(group.name);
     this.upstream = upstream;
+    const report = (rule: string) => (count: number): void => {
+      this.logger.info(`closed ${count} connection(s) on port ${this.port} from clients outside ${rule}`);
+    };
+    this.turnedAway = {
+      notAllowed: new ThrottledReport(deps.clock, TURNED_AWAY_LOG_INTERVAL_MS, (count) => {
+        report(`allow-from ${group.settings.allowFrom?.text ?? ''}`)(count);
+      }),
+      outsideWakeFrom: new ThrottledReport(deps.clock, TURNED_AWAY_LOG_INTERVAL_MS, (count) => {
+        report(`wake-from ${group.settings.wakeFrom?.text ?? ''}, while the group sleeps`)(count);
+      }),
+    };
     this.stopWatchingGroup = group.onStateChange((state) => {
       if (state === 'Running') {
         if (this.running.signal.aborted) this.running = new AbortController();
@@ -126,6 +143,7 @@ export class GroupForwarder {
   /** Stops following the group; connections already handed over carry on. */
   close(): void {
     this.stopWatchingGroup();
+    for (const report of Object.values(this.turnedAway)) report.close();
   }
 
   private forgetUpstream(): void {
@@ -133,13 +151,71 @@ export class GroupForwarder {
     this.proven = null;
   }
 
-  /** Takes an accepted connection: the direct path while the group runs with a proven upstream, else hold, wake, connect. */
+  /**
+   * Takes an accepted connection: closed if its client is outside
+   * --allow-from; the direct path while the group runs with a proven
+   * upstream; the wake rules while it sleeps; else hold, wake, connect.
+   */
   handle(client: Peer, bound?: HoldBound): void {
     const socket = client.socket;
-    const tracker = this.group.track(() => socket.destroy(), () => peerOf(socket));
+    const { allowFrom, wakeFrom, wakeOn } = this.group.settings;
+    if (allowFrom !== null && !allowFrom.has(socket.remoteAddress)) {
+      this.turnAway(socket, 'notAllowed');
+      return;
+    }
     const proven = this.proven;
-    if (proven !== null && this.group.state === 'Running') this.connectDirect(client, proven, tracker);
-    else void this.serve(client, tracker, bound);
+    if (proven !== null && this.group.state === 'Running') this.connectDirect(client, proven, this.track(socket));
+    else if (this.asleep() && (wakeFrom !== null || wakeOn === 'data')) void this.admit(client, bound);
+    else void this.serve(client, this.track(socket), bound);
+  }
+
+  private track(socket: Socket): ConnectionTracker {
+    return this.group.track(() => socket.destroy(), () => peerOf(socket));
+  }
+
+  /** Asleep, or on its way there: a connection now would start a wake. */
+  private asleep(): boolean {
+    const { state } = this.group;
+    return state === 'Idle' || state === 'Stopping';
+  }
+
+  private turnAway(socket: Socket, why: TurnedAway): void {
+    socket.destroy();
+    this.group.turnedAway(why);
+    if (why !== 'silent') this.turnedAway[why].add();
+  }
+
+  /**
+   * The wake rules, for a connection to a sleeping group: a client outside
+   * --wake-from is closed at once; with --wake-on data, the client must send
+   * --wake-min-bytes within the start timeout. Until it is let in, the
+   * connection is not tracked: it neither wakes the group nor counts as
+   * activity. What it sent is forwarded first, as for any held connection
+   * (bytes a shared port read to route it count too: see withPrefix).
+   */
+  private async admit(accepted: Peer, bound: HoldBound | undefined): Promise<void> {
+    const { socket } = accepted;
+    const { wakeFrom, wakeOn, wakeMinBytes, startTimeoutMs } = this.group.settings;
+    if (wakeFrom !== null && !wakeFrom.has(socket.remoteAddress)) {
+      this.turnAway(socket, 'outsideWakeFrom');
+      return;
+    }
+    let client = accepted;
+    if (wakeOn === 'data') {
+      const first = await readFirstBytes(accepted, { enough: (bytes) => bytes.length >= wakeMinBytes, limit: wakeMinBytes, timeoutMs: startTimeoutMs, clock: this.deps.clock });
+      if (first.end === 'closed') return;
+      // Woken meanwhile by another client: an awake group serves everyone.
+      if (first.bytes.length < wakeMinBytes && this.asleep()) {
+        if (this.logger.enabled('debug')) {
+          const why = first.end === 'ended' ? 'before it closed its side' : `within the start timeout (${formatDuration(startTimeoutMs)})`;
+          this.logger.debug(`closing connection from ${peerOf(socket)} without waking the group: it sent ${first.bytes.length} of the ${wakeMinBytes} byte(s) --wake-on data asks for ${why}`);
+        }
+        this.turnAway(socket, 'silent');
+        return;
+      }
+      client = first.client;
+    }
+    void this.serve(client, this.track(socket), bound);
   }
 
   private async serve(client: Peer, tracker: ConnectionTracker, bound?: HoldBound): Promise<void> {

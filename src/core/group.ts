@@ -10,6 +10,8 @@ import { isUp, type Member, type Runtime, type SleepMode } from './runtime.js';
 import { SerialQueue } from './serial-queue.js';
 import { dependencyState, describeWait, planStart, type StartPlan, type StartProblem } from './start-order.js';
 import { type ConnectionTracker, Traffic } from './traffic.js';
+import type { AddressList } from './address-list.js';
+import type { WakeOn } from './wake-on.js';
 
 export type { ConnectionTracker } from './traffic.js';
 
@@ -34,7 +36,17 @@ export interface GroupSettings {
   /** Open connections keep the group awake even when no bytes move. */
   readonly connectionsKeepAwake: boolean;
   readonly sleep: SleepPlan;
+  /** What wakes the group while it sleeps: any connection, or one that sent `wakeMinBytes`. */
+  readonly wakeOn: WakeOn;
+  readonly wakeMinBytes: number;
+  /** While it sleeps, only clients from these networks may wake it; null: any client. */
+  readonly wakeFrom: AddressList | null;
+  /** Only clients from these networks are served at all; null: any client. */
+  readonly allowFrom: AddressList | null;
 }
+
+/** The wake rules of a group that has none: any connection from anywhere wakes it. */
+export const OPEN_WAKE_RULES = { wakeOn: 'connect', wakeMinBytes: 1, wakeFrom: null, allowFrom: null } as const satisfies Partial<GroupSettings>;
 
 /** Other proxies, as far as they can be asked: another process may manage a group this one shares a member with. */
 export interface Peers {
@@ -109,7 +121,12 @@ export interface GroupSnapshot {
   readonly msSinceActivity: number | null;
   /** When Running: milliseconds until the idle stop if nothing happens. */
   readonly msUntilSleep: number | null;
+  /** Connections closed by the wake rules since the group was created, by rule. */
+  readonly turnedAway: Readonly<Record<TurnedAway, number>>;
 }
+
+/** Why the wake rules closed a connection: outside --allow-from, outside --wake-from while asleep, or too quiet for --wake-on data. */
+export type TurnedAway = 'notAllowed' | 'outsideWakeFrom' | 'silent';
 
 /** What a wake is still waiting for, once its start calls returned or while an ordered start waits. */
 function pendingDetail(state: MachineState): string | null {
@@ -145,6 +162,7 @@ export class Group {
   private readonly lifetime = new AbortController();
   private readonly logger: Logger;
   private readonly traffic: Traffic;
+  private readonly turnedAwayCounts: Record<TurnedAway, number> = { notAllowed: 0, outsideWakeFrom: 0, silent: 0 };
   private readonly queue: SerialQueue;
   private members: readonly Member[] | null = null;
   private plan: StartPlan = { edges: [], layers: [], problems: [] };
@@ -283,6 +301,11 @@ export class Group {
     return this.traffic.track(abort, peer);
   }
 
+  /** A connection the wake rules closed unserved: counted for `status`, and not activity. */
+  turnedAway(why: TurnedAway): void {
+    this.turnedAwayCounts[why]++;
+  }
+
   snapshot(): GroupSnapshot {
     const now = this.deps.clock.now();
     const { traffic, machine } = this;
@@ -309,6 +332,7 @@ export class Group {
       bytesInIdleWindow: traffic.window?.sum(now) ?? null,
       msSinceActivity: traffic.active ? msSinceActivity : null,
       msUntilSleep: machine.name === 'Running' ? Math.max(0, this.currentSettings.idleMs - msSinceActivity) : null,
+      turnedAway: { ...this.turnedAwayCounts },
     };
   }
 

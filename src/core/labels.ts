@@ -8,6 +8,10 @@ export const LABEL = {
   dependsOn: 'proxytainer.depends-on',
   sleep: 'proxytainer.sleep',
   idleThreshold: 'proxytainer.idle-threshold',
+  wakeOn: 'proxytainer.wake-on',
+  wakeMinBytes: 'proxytainer.wake-min-bytes',
+  wakeFrom: 'proxytainer.wake-from',
+  allowFrom: 'proxytainer.allow-from',
   webhook: 'proxytainer.webhook',
   /** Names a shared port routes to this group by (TLS SNI, HTTP Host, Minecraft address). */
   hostname: 'proxytainer.hostname',

@@ -3,6 +3,8 @@ import { formatBytes } from '../core/bytes.js';
 import { formatDuration } from '../core/duration.js';
 import { formatSleepPlan } from '../core/sleep-plan.js';
 import { redactUrl } from '../core/webhook-url.js';
+import type { AddressList } from '../core/address-list.js';
+import type { WakeOn } from '../core/wake-on.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { LABEL } from '../core/labels.js';
 import { type DeclaredSettings, type LabelProblem, readMemberLabels } from './labels.js';
@@ -116,6 +118,10 @@ class FirstWins<T> {
 class SettingsVote {
   private readonly idle = new FirstWins(LABEL.idle, formatDuration);
   private readonly idleThreshold = new FirstWins(LABEL.idleThreshold, formatBytes);
+  private readonly wakeOn = new FirstWins<WakeOn>(LABEL.wakeOn, String);
+  private readonly wakeMinBytes = new FirstWins<number>(LABEL.wakeMinBytes, String);
+  private readonly wakeFrom = new FirstWins<AddressList>(LABEL.wakeFrom, (list) => list.text);
+  private readonly allowFrom = new FirstWins<AddressList>(LABEL.allowFrom, (list) => list.text);
   private readonly health = new FirstWins<boolean>(LABEL.health, String);
   private readonly sleep = new FirstWins(LABEL.sleep, formatSleepPlan);
   private readonly webhook = new FirstWins(LABEL.webhook, redactUrl);
@@ -123,13 +129,24 @@ class SettingsVote {
   offer(declared: DeclaredSettings, container: string, group: string, problems: LabelProblem[]): void {
     this.idle.offer(declared.idleMs, container, group, problems);
     this.idleThreshold.offer(declared.idleThresholdBytes, container, group, problems);
+    this.wakeOn.offer(declared.wakeOn, container, group, problems);
+    this.wakeMinBytes.offer(declared.wakeMinBytes, container, group, problems);
+    this.wakeFrom.offer(declared.wakeFrom, container, group, problems);
+    this.allowFrom.offer(declared.allowFrom, container, group, problems);
     this.health.offer(declared.health, container, group, problems);
     this.sleep.offer(declared.sleep, container, group, problems);
     this.webhook.offer(declared.webhook, container, group, problems);
   }
 
   result(): DeclaredSettings {
-    return { idleMs: this.idle.value, idleThresholdBytes: this.idleThreshold.value, health: this.health.value, sleep: this.sleep.value, webhook: this.webhook.value };
+    return {
+      idleMs: this.idle.value,
+      idleThresholdBytes: this.idleThreshold.value,
+      wakeOn: this.wakeOn.value,
+      wakeMinBytes: this.wakeMinBytes.value,
+      wakeFrom: this.wakeFrom.value,
+      allowFrom: this.allowFrom.value,
+      health: this.health.value, sleep: this.sleep.value, webhook: this.webhook.value };
   }
 }
 

@@ -33,6 +33,10 @@ export function settingsFor(group: PlannedGroup, defaults: GroupSettings): Group
     ...defaults,
     idleMs: group.idleMs ?? defaults.idleMs,
     idleThresholdBytes: group.idleThresholdBytes ?? defaults.idleThresholdBytes,
+    wakeOn: group.wakeOn ?? defaults.wakeOn,
+    wakeMinBytes: group.wakeMinBytes ?? defaults.wakeMinBytes,
+    wakeFrom: group.wakeFrom ?? defaults.wakeFrom,
+    allowFrom: group.allowFrom ?? defaults.allowFrom,
     health: group.health ?? defaults.health,
     sleep: group.sleep ?? defaults.sleep,
   };

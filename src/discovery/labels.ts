@@ -10,6 +10,8 @@ import { parseSleepPlan } from '../core/sleep-plan.js';
 import { type HostnamePattern, parseHostnamePattern } from '../core/protocols/hostname-pattern.js';
 import type { MinecraftRoute } from '../core/route.js';
 import { parseWebhookUrl } from '../core/webhook-url.js';
+import { AddressList } from '../core/address-list.js';
+import { parseWakeMinBytes, parseWakeOn, type WakeOn } from '../core/wake-on.js';
 
 /** A label value that could not be used; reported in the log and in `status`, never fatal. */
 export interface LabelProblem {
@@ -32,6 +34,10 @@ export interface DeclaredPort {
 export interface DeclaredSettings {
   readonly idleMs: number | undefined;
   readonly idleThresholdBytes: number | undefined;
+  readonly wakeOn: WakeOn | undefined;
+  readonly wakeMinBytes: number | undefined;
+  readonly wakeFrom: AddressList | undefined;
+  readonly allowFrom: AddressList | undefined;
   readonly health: boolean | undefined;
   readonly sleep: SleepPlan | undefined;
   /** Where this group's state changes are POSTed, besides --webhook. */
@@ -156,6 +162,10 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   });
   const sleep = setting(LABEL.sleep, parseSleepPlan);
   const idleThresholdBytes = setting(LABEL.idleThreshold, parseBytes);
+  const wakeOn = setting(LABEL.wakeOn, parseWakeOn);
+  const wakeMinBytes = setting(LABEL.wakeMinBytes, parseWakeMinBytes);
+  const wakeFrom = setting(LABEL.wakeFrom, (text) => AddressList.parse(text), 'any client may wake the group');
+  const allowFrom = setting(LABEL.allowFrom, (text) => AddressList.parse(text), 'the group serves no one until it is fixed');
   const webhook = setting(LABEL.webhook, parseWebhookUrl, "this group's changes are not sent there");
   const dependsOn = container.labels[LABEL.dependsOn];
   if (dependsOn !== undefined) for (const message of parseDependsOn(dependsOn).problems) problem(LABEL.dependsOn, `${message}; that dependency is ignored`, group);
@@ -174,5 +184,5 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   }
 
 
-  return { declaration: { container, groups, ports, hostnames, minecraft, idleMs, idleThresholdBytes, health, sleep, webhook }, problems };
+  return { declaration: { container, groups, ports, hostnames, minecraft, idleMs, idleThresholdBytes, wakeOn, wakeMinBytes, wakeFrom, allowFrom, health, sleep, webhook }, problems };
 }

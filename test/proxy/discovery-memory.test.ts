@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test';
 import { statusFromBackend } from '../../src/control/backend-status.js';
 import { ProxyControl } from '../../src/control/proxy-control.js';
 import { type Clock, systemClock } from '../../src/core/clock.js';
-import type { GroupSettings } from '../../src/core/group.js';
+import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
 import { Proxy } from '../../src/core/proxy.js';
 import { Discovery } from '../../src/discovery/discovery.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -13,7 +13,7 @@ import { MemoryLogger } from '../support/memory-logger.js';
 import { echoThrough, freePort, payload, sha256 } from '../support/net.js';
 import { eventually } from '../support/wait.js';
 
-const DEFAULTS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
+const DEFAULTS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

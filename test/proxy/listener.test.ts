@@ -6,7 +6,7 @@ import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { type Clock, systemClock, type Timer } from '../../src/core/clock.js';
 import { UserError } from '../../src/core/errors.js';
-import type { GroupSettings } from '../../src/core/group.js';
+import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
 import { fixedUpstream } from '../../src/core/listener.js';
 import { Proxy } from '../../src/core/proxy.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
@@ -15,7 +15,7 @@ import { MemoryLogger } from '../support/memory-logger.js';
 import { closeServer, echoThrough, freePort, listenLocal, openSocket, payload, readAll, sha256, startEchoServer } from '../support/net.js';
 import { until } from '../support/until.js';
 
-const SETTINGS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
+const SETTINGS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
-import type { GroupSettings } from '../../src/core/group.js';
+import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
 import type { Listener } from '../../src/core/listener.js';
 import { parseHostnamePattern } from '../../src/core/protocols/hostname-pattern.js';
 import { Proxy } from '../../src/core/proxy.js';
@@ -14,7 +14,7 @@ import { fixture } from '../support/handshake-fixtures.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 import { closeServer, listenLocal, openSocket, readAll } from '../support/net.js';
 
-const SETTINGS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 2_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
+const SETTINGS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 2_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -37,7 +37,7 @@ async function namedUpstream(name: string): Promise<{ port: number; server: Serv
 
 for (const takeover of [true, false]) {
   const takeOverAccepted = takeover ? undefined : false;
-  async function setup(options: { fallback?: boolean } = {}): Promise<{ runtime: FakeRuntime; listener: Listener; port: number }> {
+  async function setup(options: { fallback?: boolean; settings?: Partial<GroupSettings> } = {}): Promise<{ runtime: FakeRuntime; listener: Listener; port: number }> {
     const runtime = new FakeRuntime();
     runtime.add('a', 'a-1');
     runtime.add('b', 'b-1');
@@ -45,7 +45,7 @@ for (const takeover of [true, false]) {
     const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 100, takeOverAccepted });
     cleanups.push(() => proxy.shutdown(0));
     const route = async (group: string, names: string[]): Promise<Route> => ({
-      group: proxy.group(group, SETTINGS),
+      group: proxy.group(group, { ...SETTINGS, ...options.settings }),
       upstream: fixedUpstream({ host: '127.0.0.1', port: (await namedUpstream(group)).port }),
       hostnames: names.map(parseHostnamePattern),
       minecraft: null,
@@ -73,6 +73,13 @@ for (const takeover of [true, false]) {
       const hello = fixture('tls-curl.bin');
       const answer = await send(port, hello);
       assert.deepEqual(answer, Buffer.concat([Buffer.from('a:'), hello]));
+      assert.deepEqual(runtime.calls.filter((call) => call.startsWith('start')), ['start a-1']);
+    });
+
+    it('counts the bytes read to route a connection towards --wake-on data: a routed ClientHello wakes its group', async () => {
+      const { runtime, port } = await setup({ settings: { wakeOn: 'data', wakeMinBytes: 100 } });
+      const hello = fixture('tls-curl.bin');
+      assert.deepEqual(await send(port, hello), Buffer.concat([Buffer.from('a:'), hello]));
       assert.deepEqual(runtime.calls.filter((call) => call.startsWith('start')), ['start a-1']);
     });
 

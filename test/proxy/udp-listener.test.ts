@@ -3,7 +3,7 @@ import { STOP } from '../../src/core/sleep-plan.js';
 import { afterEach, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
 import { UserError } from '../../src/core/errors.js';
-import type { GroupSettings } from '../../src/core/group.js';
+import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
 import { fixedUpstream } from '../../src/core/listener.js';
 import { Proxy } from '../../src/core/proxy.js';
 import type { UdpSettings } from '../../src/core/udp-settings.js';
@@ -13,7 +13,7 @@ import { payload, sha256 } from '../support/net.js';
 import { openUdpPorts, UdpClient, UdpEcho } from '../support/udp.js';
 import { eventually } from '../support/wait.js';
 
-const SETTINGS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
+const SETTINGS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

@@ -3,7 +3,7 @@ import { STOP } from '../../src/core/sleep-plan.js';
 import { afterEach, describe, it } from 'node:test';
 import { startObservability } from '../../src/cli/observability.js';
 import { systemClock } from '../../src/core/clock.js';
-import type { GroupSettings } from '../../src/core/group.js';
+import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
 import { fixedUpstream } from '../../src/core/listener.js';
 import { Proxy } from '../../src/core/proxy.js';
 import type { StateChange } from '../../src/core/wake-history.js';
@@ -18,7 +18,7 @@ import { sample } from '../support/metrics-text.js';
 import { echoThrough, freePort } from '../support/net.js';
 import { eventually } from '../support/wait.js';
 
-const SETTINGS: GroupSettings = { idleMs: 300, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
+const SETTINGS: GroupSettings = { idleMs: 300, idleThresholdBytes: 0, health: true, startTimeoutMs: 10_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

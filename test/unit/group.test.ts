@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { STOP } from '../../src/core/sleep-plan.js';
 import { describe, it } from 'node:test';
-import { Group, type GroupSettings, WakeError } from '../../src/core/group.js';
+import { Group, type GroupSettings, OPEN_WAKE_RULES, WakeError } from '../../src/core/group.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
 import { FakeRuntime, gate } from '../support/fake-runtime.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 
-const SETTINGS: GroupSettings = { idleMs: 10_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 60_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
+const SETTINGS: GroupSettings = { idleMs: 10_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 60_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 
 function setup(settings: Partial<GroupSettings> = {}): { group: Group; runtime: FakeRuntime; clock: FakeClock; logger: MemoryLogger } {
   const runtime = new FakeRuntime();

@@ -5,14 +5,14 @@ import { Chalk } from 'chalk';
 import { renderGroupDetail } from '../../src/cli/status-detail.js';
 import { renderStatusTable } from '../../src/cli/status-table.js';
 import { groupStatusFromSnapshot, type GroupStatus } from '../../src/control/status-document.js';
-import type { GroupSettings } from '../../src/core/group.js';
+import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
 import { Proxy } from '../../src/core/proxy.js';
 import { WakeHistory } from '../../src/core/wake-history.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 
-const SETTINGS: GroupSettings = { idleMs: 300_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 60_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
+const SETTINGS: GroupSettings = { idleMs: 300_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 60_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 const plain = new Chalk({ level: 0 });
 const NOW = new Date('2026-11-26T16:30:00.000Z');
 

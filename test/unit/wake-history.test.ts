@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { STOP } from '../../src/core/sleep-plan.js';
 import { describe, it } from 'node:test';
-import type { GroupSettings } from '../../src/core/group.js';
+import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
 import { judgeHealth } from '../../src/core/group-health.js';
 import { Proxy } from '../../src/core/proxy.js';
 import { WAKE_COMMAND_REASON, wakeCauseOf } from '../../src/core/wake-cause.js';
@@ -10,7 +10,7 @@ import { FakeClock, settle } from '../support/fake-clock.js';
 import { FakeRuntime, gate } from '../support/fake-runtime.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 
-const SETTINGS: GroupSettings = { idleMs: 10_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 60_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP };
+const SETTINGS: GroupSettings = { idleMs: 10_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 60_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 const CLIENT = 'connection from 203.0.113.7:51234 on port 443';
 
 function setup(): { proxy: Proxy; runtime: FakeRuntime; clock: FakeClock; logger: MemoryLogger; history: WakeHistory; changes: StateChange[] } {

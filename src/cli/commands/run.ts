@@ -7,6 +7,7 @@ import { fixedUpstream } from '../../core/upstream-source.js';
 import type { ListenerSpec } from '../../core/listener.js';
 import { LABEL } from '../../core/labels.js';
 import type { HostnamePattern } from '../../core/protocols/hostname-pattern.js';
+import { describeWakeRules } from '../../core/wake-on.js';
 import { Proxy } from '../../core/proxy.js';
 import { DEFAULT_UDP_SETTINGS } from '../../core/udp-settings.js';
 import { join } from 'node:path';
@@ -41,10 +42,14 @@ import {
   positiveDurationOption,
   protocolOption,
   sleepPlanOption,
+  wakeOnOption,
+  addressListOption,
   webhookOption,
 } from '../option-parsers.js';
 import { formatSleepPlan, STOP } from '../../core/sleep-plan.js';
 import { formatBytes } from '../../core/bytes.js';
+import type { AddressList } from '../../core/address-list.js';
+import type { WakeOn } from '../../core/wake-on.js';
 
 export interface RunOptions {
   readonly port?: PortSpec;
@@ -57,6 +62,10 @@ export interface RunOptions {
   readonly bind?: string;
   readonly connectionsKeepAwake?: boolean;
   readonly idleThreshold: number;
+  readonly wakeOn: WakeOn;
+  readonly wakeMinBytes: number;
+  readonly wakeFrom?: AddressList;
+  readonly allowFrom?: AddressList;
   readonly sleep: SleepPlan;
   readonly maxHeld: number;
   readonly udpTimeout: number;
@@ -81,7 +90,7 @@ export function registerRun(program: Command, context: CliContext): void {
     .description(
       'Listen on a port and forward every connection to the group\'s upstream, starting the group first if it is asleep and stopping it after the idle period.\n' +
         'Static mode: --port, --host and --group, as the original proxytainer. The subcommand may be left out: proxytainer --port 5001 --host localhost:5000 --group mygroup\n' +
-        'Discovery mode: without --port and --host, every container labelled proxytainer.group is a member, and proxytainer.port / proxytainer.upstream on the members say what to listen on and where to forward. --group limits it to one group; the other options are defaults that the labels proxytainer.idle, proxytainer.idle-threshold, proxytainer.health and proxytainer.sleep override.',
+        'Discovery mode: without --port and --host, every container labelled proxytainer.group is a member, and proxytainer.port / proxytainer.upstream on the members say what to listen on and where to forward. --group limits it to one group; the other options are defaults that the labels proxytainer.idle, proxytainer.idle-threshold, proxytainer.wake-on, proxytainer.wake-min-bytes, proxytainer.wake-from, proxytainer.allow-from, proxytainer.health and proxytainer.sleep override.',
     )
     .option('-p, --port <port>', 'port to listen on: 5001 (TCP), or 27015/udp', portOption)
     .option('--host <host:port>', 'where to forward connections (resolved at every connect), over the port\'s protocol', hostPortOption)
@@ -97,6 +106,17 @@ export function registerRun(program: Command, context: CliContext): void {
         .argParser(bytesOption)
         .default(0),
     )
+    .addOption(
+      new Option(
+        '--wake-on <when>',
+        'what wakes a sleeping group: connect (any connection) or data (only one that sends --wake-min-bytes, so port scans and silent probes wake nothing); servers that speak first (SSH, SMTP, MySQL) need connect',
+      )
+        .argParser(wakeOnOption)
+        .default('connect'),
+    )
+    .addOption(new Option('--wake-min-bytes <count>', 'with --wake-on data: bytes a client must send before it wakes the group').argParser(countOption).default(1))
+    .option('--wake-from <cidrs>', 'only clients from these networks (192.168.1.0/24,fd00::/8) may wake a sleeping group; others are closed while it sleeps, and served once it is awake', addressListOption)
+    .option('--allow-from <cidrs>', 'only clients from these networks are served at all; others are closed at once', addressListOption)
     .addOption(new Option('--sleep <how>', 'how the group sleeps: stop, pause (memory kept, wakes in milliseconds), or pause,stop:DURATION (pause, then stop after DURATION more)').argParser(sleepPlanOption).default(STOP, 'stop'))
     .addOption(new Option('--max-held <count>', 'most connections held at once while groups wake; more are refused').argParser(countOption).default(DEFAULT_MAX_HELD))
     .addOption(new Option('--udp-timeout <duration>', 'a UDP flow (one client address:port) ends after this long without a datagram').argParser(positiveDurationOption).default(DEFAULT_UDP_SETTINGS.flowTimeoutMs, '60s'))
@@ -124,13 +144,17 @@ function groupSettings(options: RunOptions): GroupSettings {
     stopTimeoutSeconds: options.stopTimeout === undefined ? undefined : Math.ceil(options.stopTimeout / 1000),
     connectionsKeepAwake: options.connectionsKeepAwake === true,
     sleep: options.sleep,
+    wakeOn: options.wakeOn,
+    wakeMinBytes: options.wakeMinBytes,
+    wakeFrom: options.wakeFrom ?? null,
+    allowFrom: options.allowFrom ?? null,
   };
 }
 
 /** The settings in force, in one log line. */
 function describeSettings(settings: GroupSettings): string {
   const threshold = settings.idleThresholdBytes > 0 ? ` (below ${formatBytes(settings.idleThresholdBytes)})` : '';
-  return `idle ${formatDuration(settings.idleMs)}${threshold}, sleep ${formatSleepPlan(settings.sleep)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}`;
+  return `idle ${formatDuration(settings.idleMs)}${threshold}, sleep ${formatSleepPlan(settings.sleep)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}${describeWakeRules(settings)}`;
 }
 
 /**
