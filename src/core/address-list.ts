@@ -18,6 +18,9 @@ export class AddressList {
     private readonly list: BlockList,
   ) {}
 
+  /** Matches no address: what an --allow-from label that cannot be read allows. */
+  static readonly NOTHING = new AddressList('no network (the label could not be read)', new BlockList());
+
   /** Throws an error naming the first entry that is not a network. */
   static parse(text: string): AddressList {
     const list = new BlockList();

@@ -165,7 +165,8 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   const wakeOn = setting(LABEL.wakeOn, parseWakeOn);
   const wakeMinBytes = setting(LABEL.wakeMinBytes, parseWakeMinBytes);
   const wakeFrom = setting(LABEL.wakeFrom, (text) => AddressList.parse(text), 'any client may wake the group');
-  const allowFrom = setting(LABEL.allowFrom, (text) => AddressList.parse(text), 'the group serves no one until it is fixed');
+  // A restriction that cannot be read fails closed: a typo must not open the group to everyone.
+  const allowFrom = setting(LABEL.allowFrom, (text) => AddressList.parse(text), 'the group serves no one until it is fixed') ?? (container.labels[LABEL.allowFrom] === undefined ? undefined : AddressList.NOTHING);
   const webhook = setting(LABEL.webhook, parseWebhookUrl, "this group's changes are not sent there");
   const dependsOn = container.labels[LABEL.dependsOn];
   if (dependsOn !== undefined) for (const message of parseDependsOn(dependsOn).problems) problem(LABEL.dependsOn, `${message}; that dependency is ignored`, group);

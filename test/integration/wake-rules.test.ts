@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { containerState, createMember, dockerSuite, groupEvents, removeTestObjects, uniqueName } from '../support/docker-harness.js';
 import { echoThrough, freePort, openSocket, readAll } from '../support/net.js';
 import { runCli, startStaticProxy } from '../support/proxy-process.js';
+import { runCommand } from '../support/run-command.js';
 
-dockerSuite('wake rules: backoff after failed wakes, an idle byte threshold', () => {
+dockerSuite('wake rules: wake on data, wake from networks, backoff after failed wakes, an idle byte threshold', () => {
   const dirs: string[] = [];
   before(removeTestObjects);
   after(async () => {
@@ -81,6 +82,60 @@ dockerSuite('wake rules: backoff after failed wakes, an idle byte threshold', ()
       }
       await proxy.waitFor(new RegExp(`\\[${group}\\] State change \\(Stopping => Idle\\)`));
       assert.equal((await containerState(member)).status, 'exited');
+    } finally {
+      await proxy.stop();
+    }
+  });
+  it('--wake-on data: a port scan and a silent connection start nothing; a real HTTP request does, and status shows the rule and what it turned away', async () => {
+    const group = uniqueName('wakeon');
+    const upstream = await freePort();
+    // A real HTTP server: busybox httpd, serving the image's /srv.
+    await createMember({ group, cmd: ['busybox', 'httpd', '-f', '-p', `127.0.0.1:${upstream}`, '-h', '/srv'] });
+    const since = Math.floor(Date.now() / 1000);
+    const { proxy, port } = await startStaticProxy(group, upstream, ['--wake-on', 'data', '--start-timeout', '2s']);
+    try {
+      // A connect scan (what nmap -sT or nc -z do): connect, then close.
+      const scan = await openSocket(port);
+      scan.end();
+      await readAll(scan);
+      // A probe that connects and says nothing: closed after the start timeout.
+      const silent = await openSocket(port);
+      await readAll(silent);
+      assert.deepEqual(await groupEvents(group, since, 'start'), [], 'neither the scan nor the silent probe started the member');
+
+      const curl = await runCommand('curl', ['-sS', '--max-time', '30', `http://127.0.0.1:${port}/server.mjs`]);
+      assert.equal(curl.code, 0, curl.stderr);
+      assert.equal(curl.stdout, readFileSync('test/fixtures/server.mjs', 'utf8'), 'the request and its answer arrived intact');
+      assert.equal((await groupEvents(group, since, 'start')).length, 1);
+
+      const doc = JSON.parse((await runCli(['status', group, '--format', 'json'])).stdout) as {
+        groups: { settings: { wakeOn: string; wakeMinBytes: number } | null; turnedAway: { silent: number } | null }[];
+      };
+      const [status] = doc.groups;
+      assert.deepEqual([status?.settings?.wakeOn, status?.settings?.wakeMinBytes, status?.turnedAway?.silent], ['data', 1, 2]);
+      const table = await runCli(['status']);
+      assert.match(table.stdout, new RegExp(`Wake rules:\\n(.*\\n)*  ${group}: wakes on data \\(1 byte\\); turned away 2 sent too little to wake it`));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('--wake-from: a client outside the networks wakes nothing and is logged; an IPv6 client inside wakes the group', async () => {
+    const group = uniqueName('wakefrom');
+    const upstream = await freePort();
+    await createMember({ group, server: ['--port', String(upstream), '--host', '127.0.0.1'] });
+    const since = Math.floor(Date.now() / 1000);
+    // No --bind: the proxy listens on IPv4 and IPv6.
+    const { proxy, port } = await startStaticProxy(group, upstream, ['--wake-from', '10.0.0.0/8,::1/128']);
+    try {
+      const outside = await openSocket(port, '127.0.0.1');
+      await readAll(outside);
+      await proxy.waitFor(new RegExp(`\\[${group}\\] closed 1 connection\\(s\\) on port ${port} from clients outside wake-from 10\\.0\\.0\\.0/8, ::1/128, while the group sleeps`));
+      assert.deepEqual(await groupEvents(group, since, 'start'), []);
+      assert.equal((await echoThrough(port, Buffer.from('over IPv6'), '::1')).toString(), 'over IPv6');
+      assert.equal((await groupEvents(group, since, 'start')).length, 1);
+      // Awake, it serves everyone.
+      assert.equal((await echoThrough(port, Buffer.from('over IPv4'), '127.0.0.1')).toString(), 'over IPv4');
     } finally {
       await proxy.stop();
     }

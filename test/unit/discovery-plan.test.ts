@@ -86,6 +86,27 @@ describe('reading member labels', () => {
     assert.equal(declaration.health, false);
   });
 
+  it('reads the wake rules; a bad one is a problem naming the label and what happens instead', () => {
+    const { declaration } = readMemberLabels(
+      container('web', { 'proxytainer.group': 'g', 'proxytainer.wake-on': 'Data', 'proxytainer.wake-min-bytes': '16', 'proxytainer.wake-from': '10.0.0.0/8,fd00::/8', 'proxytainer.allow-from': '10.1.2.3' }),
+    );
+    assert.equal(declaration?.wakeOn, 'data');
+    assert.equal(declaration.wakeMinBytes, 16);
+    assert.equal(declaration.wakeFrom?.text, '10.0.0.0/8, fd00::/8');
+    assert.equal(declaration.allowFrom?.text, '10.1.2.3/32');
+    const bad = readMemberLabels(
+      container('web', { 'proxytainer.group': 'g', 'proxytainer.wake-on': 'sometimes', 'proxytainer.wake-min-bytes': '-1', 'proxytainer.wake-from': '10.0.0.0/33', 'proxytainer.allow-from': 'lan' }),
+    );
+    assert.equal(bad.declaration?.allowFrom?.has('10.0.0.1'), false, 'an unreadable allow-from fails closed');
+    assert.equal(bad.declaration.wakeFrom, undefined, 'an unreadable wake-from leaves the default');
+    assert.deepEqual(bad.problems.map((p) => [p.label, p.message]), [
+      ['proxytainer.wake-on', '"sometimes" is not connect or data (connect: any connection wakes the group; data: only one that sends bytes); the default applies'],
+      ['proxytainer.wake-min-bytes', '"-1" is not a whole number of bytes of at least 1; the default applies'],
+      ['proxytainer.wake-from', '"10.0.0.0/33": the prefix length must be a whole number from 0 to 32; any client may wake the group'],
+      ['proxytainer.allow-from', '"lan" is not an address or a network in CIDR form (192.168.1.0/24, fd00::/8); the group serves no one until it is fixed'],
+    ]);
+  });
+
   it('reads a group webhook; one that is not http(s) is a problem naming the label, and the group lives on without it', () => {
     const plan = planDiscovery([
       container('a', { 'proxytainer.group': 'g', 'proxytainer.webhook': 'https://user:pw@hooks.example.com/p?token=t' }, 1),
