@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import { describeError } from './errors.js';
 import { formatDuration } from './duration.js';
 import { readFirstBytes } from './first-bytes.js';
-import type { ConnectionTracker, Group, TurnedAway } from './group.js';
+import { type ConnectionTracker, type Group, type TurnedAway, WakeError } from './group.js';
 import { ThrottledReport } from './throttled-report.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { Logger } from './logger.js';
@@ -34,7 +34,7 @@ export interface ForwarderDeps {
  */
 export interface HoldBound {
   readonly ms: number;
-  /** Answers the client instead of closing it silently: the bound passed (`timeout`), or the wake failed (`failed`). */
+  /** Answers the client instead of closing it silently: the bound passed or the upstream did not answer in time (`timeout`), or the wake failed (`failed`). */
   readonly onGiveUp: (client: Socket, why: 'timeout' | 'failed') => void;
 }
 
@@ -243,7 +243,8 @@ export class GroupForwarder {
     } catch (error) {
       if (bound !== undefined && !(error instanceof ClientGoneError)) {
         this.logger.debug(`answering ${peerOf(socket)} and closing: ${describeError(error)}`);
-        bound.onGiveUp(socket, error instanceof HoldBoundError ? 'timeout' : 'failed');
+        // Only a failed wake is a failure to the player; a server that runs but does not listen yet is still starting.
+        bound.onGiveUp(socket, error instanceof WakeError ? 'failed' : 'timeout');
         // Answered and ending: the connection counts until it has closed.
         if (!socket.destroyed) socket.once('close', () => {
           tracker.closed();

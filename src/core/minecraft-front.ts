@@ -7,6 +7,7 @@ import { encodePong, encodeStatusResponse, type MinecraftStatus, readStatusPacke
 import type { MinecraftRoute } from './route.js';
 import type { Clock } from './clock.js';
 import { readFirstBytes } from './first-bytes.js';
+import { SNIFF_LIMIT } from './protocols/sniff-limit.js';
 import type { Peer } from './socket-reader.js';
 
 /**
@@ -17,8 +18,8 @@ import type { Peer } from './socket-reader.js';
  */
 export const MINECRAFT_LOGIN_HOLD_MS = 25_000;
 
-/** More than a Status Request and a Ping (2 and 10 bytes) ever take. */
-const STATUS_BYTES = 64;
+/** The handshake (within SNIFF_LIMIT), then more than a Status Request and a Ping (2 and 10 bytes) ever take. */
+const STATUS_BYTES = SNIFF_LIMIT + 64;
 
 /** What the server list shows while the group sleeps or starts. */
 export function minecraftStatus(group: Group, route: MinecraftRoute, protocolVersion: number): MinecraftStatus {
@@ -69,14 +70,15 @@ export async function answerStatus(client: Peer, bytes: Buffer, handshake: Minec
       socket.end(encodePong(packet.value.payload));
       return true;
     }
-    const already = seen;
+    // A peer from readFirstBytes hands a later look every byte from the first (withPrefix): `more.bytes` is all of them.
+    const from = offset;
     const more = await readFirstBytes(peer, {
-      enough: (next) => readStatusPacket(Buffer.concat([already, next]), offset).kind !== 'need-more',
+      enough: (all) => readStatusPacket(all, from).kind !== 'need-more',
       limit: STATUS_BYTES,
       timeoutMs: Math.max(0, until - options.clock.now()),
       clock: options.clock,
     });
-    seen = Buffer.concat([seen, more.bytes]);
+    seen = more.bytes;
     peer = more.client;
     if (more.end !== 'enough') {
       if (readStatusPacket(seen, offset).kind === 'need-more') break;
