@@ -31,7 +31,7 @@ describe('a Minecraft group while it sleeps, as minecraft-protocol sees it', () 
   for (const version of ['1.8.9', '1.21.1']) {
     it(`answers a ${version} status ping with the MOTD and a pong, and starts nothing`, async () => {
       const { runtime, port } = await setup('Zzz: join to start');
-      const result = (await mc.ping({ host: '127.0.0.1', port, version, noPongTimeout: 5_000, closeTimeout: 5_000 } as mc.PingOptions)) as mc.NewPingResult & { latency?: number };
+      const result = (await mc.ping({ host: '127.0.0.1', port, version, noPongTimeout: 5_000, closeTimeout: 5_000 })) as mc.NewPingResult & { latency?: number };
       assert.deepEqual(result.description, { text: 'Zzz: join to start' });
       assert.deepEqual(result.players, { max: 20, online: 0 });
       assert.equal(typeof result.latency, 'number', 'the pong arrived');
