@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { connect as connectHttp2 } from 'node:http2';
+import { connect, createServer, type Server } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
 import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
@@ -104,6 +105,27 @@ for (const takeover of [true, false]) {
       assert.match(answer, /No service here answers to the name nobody\.test\./);
       assert.deepEqual(runtime.calls.filter((call) => call.startsWith('start')), []);
       assert.deepEqual(listener.routingCounts(), { unknownName: 1, noName: 1, malformed: 0, unknownProtocol: 0, silent: 0, pingsAnswered: 0 });
+    });
+
+    it('routes HTTP/2 with prior knowledge by :authority, and answers an unknown one with an HTTP/2 421', async () => {
+      const { runtime, port } = await setup();
+      const status = await new Promise<number>((resolve, reject) => {
+        const session = connectHttp2('http://nobody.test', { createConnection: () => connect(port, '127.0.0.1') });
+        session.on('error', reject);
+        const stream = session.request({ ':path': '/' });
+        stream.on('response', (headers) => {
+          resolve(Number(headers[':status']));
+          session.close();
+        });
+        stream.on('error', reject);
+        stream.end();
+      });
+      assert.equal(status, 421);
+      const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+      const request = fixture('http2-curl-prior-knowledge.bin');
+      assert.ok(request.subarray(0, preface.length).equals(preface));
+      assert.deepEqual(await send(port, request), Buffer.concat([Buffer.from('a:'), request]), 'app.example.test, named in :authority, reaches group a');
+      assert.deepEqual(runtime.calls.filter((call) => call.startsWith('start')), ['start a-1']);
     });
 
     it('gives names no group claims to the fallback group', async () => {
