@@ -223,6 +223,23 @@ dockerSuite('one port, many groups', () => {
     }
   });
 
+  it('static mode --hostname: a request naming another host gets a 421 and wakes nothing; the named host wakes the group', async () => {
+    const group = uniqueName('named');
+    const upstream = await freePort();
+    const member = await createMember({ group, cmd: ['node', '/srv/routing/named-server.mjs', '--name', group, '--port', String(upstream)], binds: [`${FIXTURES}:/srv/routing:ro`] });
+    const port = await freePort();
+    const proxy = await ProxyProcess.start(['--port', String(port), '--host', `127.0.0.1:${upstream}`, '--group', group, '--hostname', 'app.test,*.app.test']);
+    try {
+      await proxy.waitFor(new RegExp(`\\[${group}\\] listening on port ${port} .*for app\\.test, \\*\\.app\\.test`));
+      const other = await runClient('curl', ['-s', '-w', ' %{http_code}', '-H', 'Host: other.test', `http://127.0.0.1:${port}/`]);
+      assert.equal(other.stdout, 'No service here answers to the name other.test.\n 421');
+      assert.equal(await exited(member), true, 'a request for another host woke the group');
+      assert.equal((await curlHttp(port, 'www.app.test')).stdout, `${group} host=www.app.test url=/\n`);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('Minecraft: a status ping while asleep gets the MOTD and wakes nothing; a login wakes the server, is held, and reaches it', async () => {
     const socket = join(dir, 'mc.sock');
     const [port, upstream] = [await freePort(), await freePort()];
