@@ -6,7 +6,7 @@ import { type Clock, sleep, type Timer } from './clock.js';
 import { formatDuration } from './duration.js';
 import { describeError, errorCode } from './errors.js';
 import { FlowTable } from './flow-table.js';
-import type { Group, Hold } from './group.js';
+import type { Group, Hold, TurnedAway } from './group.js';
 import type { HeldDatagram, HeldDatagrams, DatagramBudget } from './held-datagrams.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { IcmpAllowance } from './icmp-allowance.js';
@@ -97,6 +97,8 @@ export class UdpListener {
   private readonly overBound: ThrottledReport;
   private readonly overFlows: ThrottledReport;
   private readonly refusals: ThrottledReport;
+  /** Datagrams the wake rules dropped: from outside --allow-from, or outside --wake-from while the group sleeps. */
+  private readonly turnedAway: ThrottledReport;
   private readonly stopWatchingGroup: () => void;
 
   constructor(
@@ -123,6 +125,11 @@ export class UdpListener {
     });
     this.refusals = new ThrottledReport(clock, LOG_INTERVAL_MS, (count) => {
       this.logger.warn(`upstream ${this.describeTarget()} refused ${count} datagram(s) on ${this.where}: nothing listens there (ICMP port unreachable)`);
+    });
+    this.turnedAway = new ThrottledReport(clock, LOG_INTERVAL_MS, (count) => {
+      const { allowFrom, wakeFrom } = group.settings;
+      const rules = [allowFrom === null ? '' : `allow-from ${allowFrom.text}`, wakeFrom === null ? '' : `wake-from ${wakeFrom.text} while the group sleeps`].filter((rule) => rule !== '');
+      this.logger.info(`dropped ${count} datagram(s) on ${this.where} from clients outside ${rules.join(' or ')}`);
     });
     this.stopWatchingGroup = group.onStateChange((state) => {
       if (state === 'Running') {
@@ -208,7 +215,7 @@ export class UdpListener {
     this.dropped += dropped.length;
     if (dropped.length > 0) this.logger.info(`dropped ${dropped.length} held datagram(s) on ${this.where}: the listener is closing`);
     for (const flow of this.flows.all()) this.endFlow(flow);
-    for (const report of [this.overBound, this.overFlows, this.refusals]) report.close();
+    for (const report of [this.overBound, this.overFlows, this.refusals, this.turnedAway]) report.close();
     try {
       this.socket?.close();
     } catch {
@@ -223,6 +230,11 @@ export class UdpListener {
 
   /** The hot path: one datagram from a client. */
   private receive(data: Buffer, client: RemoteInfo): void {
+    const { wakeFrom } = this.group.settings;
+    if (wakeFrom !== null && this.group.state !== 'Running' && this.group.state !== 'Starting' && !wakeFrom.has(client.address)) {
+      this.turnAway('outsideWakeFrom');
+      return;
+    }
     const flow = this.flows.get(client.address, client.port) ?? this.newFlow(client);
     if (flow === null) return;
     this.datagramsIn++;
@@ -250,8 +262,19 @@ export class UdpListener {
     this.socket?.send(data, flow.port, flow.address);
   }
 
+  private turnAway(why: TurnedAway): void {
+    this.dropped++;
+    this.group.turnedAway(why);
+    this.turnedAway.add();
+  }
+
   private newFlow(client: RemoteInfo): UdpFlow | null {
     if (this.closed) return null;
+    const { allowFrom } = this.group.settings;
+    if (allowFrom !== null && !allowFrom.has(client.address)) {
+      this.turnAway('notAllowed');
+      return null;
+    }
     if (!this.deps.flowLimit.take()) {
       this.dropped++;
       this.overFlows.add();

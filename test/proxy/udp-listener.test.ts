@@ -5,6 +5,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { UserError } from '../../src/core/errors.js';
 import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
 import { fixedUpstream } from '../../src/core/listener.js';
+import { AddressList } from '../../src/core/address-list.js';
 import { Proxy } from '../../src/core/proxy.js';
 import type { UdpSettings } from '../../src/core/udp-settings.js';
 import { FakeRuntime, gate } from '../support/fake-runtime.js';
@@ -85,6 +86,34 @@ describe('UdpListener on loopback sockets', () => {
       'no datagram twice: a refused probe was not taken, a taken one is never sent again',
     );
     assert.match(logger.matching(/took a datagram/)[0] ?? '', /after ([2-9]|\d\d+) attempt\(s\)/, 'the first probes were refused');
+  });
+
+  it('--wake-from: a datagram from outside the networks does not wake a sleeping group; one from inside does; awake, it serves everyone', async () => {
+    const server = await echo();
+    const { port, group, runtime, listener, logger } = await setup({ upstreamPort: server.port, bind: '::', settings: { wakeFrom: AddressList.parse('::1/128') } });
+    const outside = await client(port, '127.0.0.1');
+    outside.send('scan');
+    await eventually(() => group.snapshot().turnedAway.outsideWakeFrom === 1, 5000, 'the datagram is turned away');
+    assert.equal(runtime.count('start web'), 0);
+    assert.equal(listener.counters().flows, 0, 'no flow is kept for it');
+    await eventually(() => logger.matching(/dropped 1 datagram\(s\) on port \d+\/udp from clients outside wake-from ::1\/128 while the group sleeps/).length === 1, 5000, 'it is logged');
+    const inside = await client(port, '::1');
+    inside.send('hello');
+    await inside.waitFor(1);
+    assert.deepEqual(inside.texts(), ['hello']);
+    outside.send('now awake');
+    await outside.waitFor(1);
+    assert.deepEqual(outside.texts(), ['now awake']);
+  });
+
+  it('--allow-from: datagrams from outside are dropped even while the group is awake', async () => {
+    const server = await echo();
+    const { port, group, runtime } = await setup({ upstreamPort: server.port, settings: { allowFrom: AddressList.parse('10.0.0.0/8') } });
+    runtime.set('web', { phase: 'running' });
+    await eventually(() => group.state === 'Running', 5000, 'the group runs');
+    (await client(port)).send('hi');
+    await eventually(() => group.snapshot().turnedAway.notAllowed === 1, 5000, 'the datagram is turned away');
+    assert.equal(server.received.length, 0);
   });
 
   it('a new upstream takes new flows from now on; open flows stay where they are', async () => {
