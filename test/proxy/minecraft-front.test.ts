@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import mc from 'minecraft-protocol';
+import { connect } from 'node:net';
 import { systemClock } from '../../src/core/clock.js';
 import { type GroupSettings, OPEN_WAKE_RULES } from '../../src/core/group.js';
+import { parseHostnamePattern } from '../../src/core/protocols/hostname-pattern.js';
 import { Proxy } from '../../src/core/proxy.js';
 import { STOP } from '../../src/core/sleep-plan.js';
 import { fixedUpstream } from '../../src/core/upstream-source.js';
@@ -54,5 +56,24 @@ describe('a Minecraft group while it sleeps, as minecraft-protocol sees it', () 
     });
     assert.deepEqual(JSON.parse(reason), { text: 'The server is starting; try again in a moment.' });
     assert.deepEqual(runtime.calls.filter((call) => call.startsWith('start')), ['start mc-1']);
+  });
+
+  it('routes by the server address the player typed: two servers behind one port each answer with their own MOTD', async () => {
+    const runtime = new FakeRuntime();
+    runtime.add('survival', 'survival-1');
+    runtime.add('creative', 'creative-1');
+    const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 10 });
+    cleanups.push(() => proxy.shutdown(0));
+    const upstream = fixedUpstream({ host: '127.0.0.1', port: await freePort() });
+    const route = (group: string, name: string) => ({ group: proxy.group(group, SETTINGS), upstream, hostnames: [parseHostnamePattern(name)], minecraft: { motd: `${group} sleeps` } });
+    const listener = await proxy.listenTcp({ port: 0, bind: '127.0.0.1' }, [route('survival', 'survival.example.test'), route('creative', '*.creative.example.test')]);
+    const viaLoopback = (client: mc.Client): void => {
+      client.setSocket(connect(listener.port, '127.0.0.1'));
+    };
+    const motd = async (host: string): Promise<unknown> =>
+      ((await mc.ping({ host, port: 25565, version: '1.21.1', connect: viaLoopback } as mc.PingOptions)) as mc.NewPingResult).description;
+    assert.deepEqual(await motd('Survival.Example.Test'), { text: 'survival sleeps' });
+    assert.deepEqual(await motd('eu.creative.example.test'), { text: 'creative sleeps' });
+    assert.deepEqual(runtime.calls.filter((call) => call.startsWith('start')), []);
   });
 });
