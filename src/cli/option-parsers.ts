@@ -5,6 +5,7 @@ import { parseDuration } from '../core/duration.js';
 import { parseSleepPlan } from '../core/sleep-plan.js';
 import { describeError } from '../core/errors.js';
 import { parseWebhookUrl } from '../core/webhook-url.js';
+import { type HostnamePattern, parseHostnamePattern } from '../core/protocols/hostname-pattern.js';
 import { AddressList } from '../core/address-list.js';
 import { parseWakeOn } from '../core/wake-on.js';
 import { type MetricsAddress, parseMetricsAddress } from '../metrics/metrics-server.js';
@@ -55,4 +56,17 @@ export const countOption = forCommander((text) => {
 export const groupNameOption = forCommander((text) => {
   if (text.trim() === '') throw new Error('a group name cannot be empty');
   return text;
+});
+
+/** A repeatable --hostname NAME[,NAME…]: each name is checked and added to the ones before it. */
+export function hostnamesOption(text: string, previous: readonly HostnamePattern[] = []): HostnamePattern[] {
+  const names = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (names.length === 0) throw new InvalidArgumentError('no host name given; write a name like app.example.com, or *.example.com');
+  return [...previous, ...names.map(forCommander(parseHostnamePattern))];
+}
+
+/** --protocol: the one protocol read on request; TLS and HTTP are told apart by themselves. */
+export const protocolOption = forCommander((text): 'minecraft' => {
+  if (text.trim().toLowerCase() !== 'minecraft') throw new Error(`"${text}" is not a protocol proxytainer reads; the one it knows is minecraft (TLS and HTTP need no flag)`);
+  return 'minecraft';
 });

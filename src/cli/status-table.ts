@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import type { GroupStatus, StatusDocument } from '../control/status-document.js';
+import type { GroupStatus, ListenerStatus, RoutingStatus, StatusDocument } from '../control/status-document.js';
 import { formatBytes } from '../core/bytes.js';
 import { formatDuration } from '../core/duration.js';
 import { describeWakeRules } from '../core/wake-on.js';
@@ -60,6 +60,41 @@ function serviceLines(doc: StatusDocument, style: ChalkInstance): string[] {
   return ['', style.bold(line(headers)), ...rows.map(line)];
 }
 
+/** What a routed port's cell says about the names this group answers to there. */
+function routeNames(listener: ListenerStatus): string {
+  const routing = listener.routing;
+  if (routing === undefined) return '';
+  const names = routing.hostnames.length > 0 ? routing.hostnames.join(' ') : routing.fallback ? 'other names' : '';
+  const parts = [names, routing.minecraft ? 'minecraft' : ''].filter((part) => part !== '');
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+/** Ports routed by name, once each: their groups, and what they closed without waking anything. */
+function routedPortLines(doc: StatusDocument, style: ChalkInstance): string[] {
+  const ports = new Map<string, { routing: RoutingStatus; names: Map<string, string> }>();
+  for (const group of doc.groups) {
+    for (const listener of group.listeners) {
+      if (listener.routing === undefined) continue;
+      const key = `${listener.bind ?? ''} ${listener.port}`;
+      const port = ports.get(key) ?? { routing: listener.routing, names: new Map<string, string>() };
+      port.names.set(group.name, listener.routing.hostnames.length > 0 ? listener.routing.hostnames.join(' ') : 'other names');
+      ports.set(key, port);
+    }
+  }
+  if (ports.size === 0) return [];
+  const lines = ['', style.bold('Ports routed by name:')];
+  for (const [key, { routing, names }] of ports) {
+    const groups = routing.groups.map((name) => `${name} (${names.get(name) ?? '?'})`).join(', ');
+    const c = routing.counts;
+    const closed =
+      c === null
+        ? ''
+        : `; closed without a wake: ${c.unknownName} unknown name, ${c.noName} no name, ${c.malformed} malformed, ${c.unknownProtocol} unknown protocol, ${c.silent} silent${routing.minecraft ? `; ${c.pingsAnswered} Minecraft ping(s) answered asleep` : ''}`;
+    lines.push(`  port ${key.trim()}: ${groups}${closed}`);
+  }
+  return lines;
+}
+
 /** The wake rules of a group in one phrase, with what they turned away; null for a group any connection wakes that turned none away. */
 export function wakeRulesLine(group: GroupStatus): string | null {
   const settings = group.settings;
@@ -98,7 +133,7 @@ export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now
       group.name,
       stateCell(group, now),
       `${group.members.running}/${group.members.total}`,
-      group.listeners.length === 0 ? '-' : group.listeners.map((l) => `${l.port}${l.protocol === 'udp' ? '/udp' : ''} → ${l.upstream}`).join(', '),
+      group.listeners.length === 0 ? '-' : group.listeners.map((l) => `${l.port}${l.protocol === 'udp' ? '/udp' : ''}${routeNames(l)} → ${l.upstream}`).join(', '),
       connections(group),
       group.proxy === null ? '-' : `${formatBytes(group.bytes.in)} / ${formatBytes(group.bytes.out)}`,
       ago(group.lastActivity, now),
@@ -116,6 +151,7 @@ export function renderStatusTable(doc: StatusDocument, style: ChalkInstance, now
   for (const row of rows) lines.push(join(row.cells, (i, text) => (i === 1 ? stateColour(style, row.state)(text) : text)));
   if (doc.groups.length === 0) lines.push(style.dim('(no containers labelled proxytainer.group)'));
   lines.push(...serviceLines(doc, style));
+  lines.push(...routedPortLines(doc, style));
   const rules = doc.groups.flatMap((group) => {
     const line = wakeRulesLine(group);
     return line === null ? [] : [`  ${group.name}: ${line}`];

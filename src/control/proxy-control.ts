@@ -2,12 +2,24 @@ import { whenAborted } from '../core/abortable.js';
 import { describeError } from '../core/errors.js';
 import type { Group } from '../core/group.js';
 import { protocolOf, type Proxy } from '../core/proxy.js';
-import { UdpListener } from '../core/udp-listener.js';
+import { Listener } from '../core/listener.js';
 import type { WakeHistory } from '../core/wake-history.js';
 import { WAKE_COMMAND_NO_WAIT_REASON, WAKE_COMMAND_REASON } from '../core/wake-cause.js';
 import type { LabelProblem } from '../discovery/labels.js';
 import { type ControlApi, type SleepResult, UnknownGroupError, type WakeProgress, type WakeResult } from './control-api.js';
-import { groupStatusFromSnapshot, type ListenerStatus, type ProxyInfo, type StatusDocument } from './status-document.js';
+import { groupStatusFromSnapshot, type ListenerStatus, type ProxyInfo, type RoutingStatus, type StatusDocument } from './status-document.js';
+
+/** A TCP port as each of its groups shows it; with routing, when the port reads first bytes to choose. */
+function tcpEntries(listener: Listener): [string, ListenerStatus][] {
+  const routes = listener.routes();
+  const counts = listener.routingCounts();
+  return routes.map((route) => {
+    const entry: ListenerStatus = { port: listener.port, protocol: 'tcp', bind: listener.spec.bind ?? null, upstream: route.upstreamDescription, problem: route.upstreamProblem };
+    if (counts === null) return [route.group.name, entry];
+    const routing: RoutingStatus = { hostnames: route.hostnames, fallback: route.fallback, groups: routes.map((r) => r.group.name), minecraft: route.minecraft, counts };
+    return [route.group.name, { ...entry, routing }];
+  });
+}
 
 /** The control API of a running proxy, over its groups and listeners. */
 export class ProxyControl implements ControlApi {
@@ -26,17 +38,17 @@ export class ProxyControl implements ControlApi {
     /** Per group: UDP bytes, added to the group's, and the UDP listeners' own waits, which are not held connections. */
     const udp = new Map<string, { bytesIn: number; bytesOut: number; holding: number }>();
     for (const listener of this.proxy.allListeners()) {
+      if (listener instanceof Listener) {
+        for (const [name, entry] of tcpEntries(listener)) listeners.set(name, [...(listeners.get(name) ?? []), entry]);
+        continue;
+      }
       const name = listener.group.name;
       const entry: ListenerStatus = { port: listener.port, protocol: protocolOf(listener), bind: listener.spec.bind ?? null, upstream: listener.upstreamDescription };
-      if (listener instanceof UdpListener) {
-        const c = listener.counters();
-        const sums = udp.get(name) ?? { bytesIn: 0, bytesOut: 0, holding: 0 };
-        udp.set(name, { bytesIn: sums.bytesIn + c.bytesIn, bytesOut: sums.bytesOut + c.bytesOut, holding: sums.holding + (listener.holding ? 1 : 0) });
-        const counts = { flows: c.flows, held: c.held, dropped: c.dropped, datagrams: { in: c.datagramsIn, out: c.datagramsOut }, bytes: { in: c.bytesIn, out: c.bytesOut } };
-        listeners.set(name, [...(listeners.get(name) ?? []), { ...entry, udp: counts }]);
-      } else {
-        listeners.set(name, [...(listeners.get(name) ?? []), { ...entry, problem: listener.upstreamProblem }]);
-      }
+      const c = listener.counters();
+      const sums = udp.get(name) ?? { bytesIn: 0, bytesOut: 0, holding: 0 };
+      udp.set(name, { bytesIn: sums.bytesIn + c.bytesIn, bytesOut: sums.bytesOut + c.bytesOut, holding: sums.holding + (listener.holding ? 1 : 0) });
+      const counts = { flows: c.flows, held: c.held, dropped: c.dropped, datagrams: { in: c.datagramsIn, out: c.datagramsOut }, bytes: { in: c.bytesIn, out: c.bytesOut } };
+      listeners.set(name, [...(listeners.get(name) ?? []), { ...entry, udp: counts }]);
     }
     const groups = this.proxy
       .allGroups()

@@ -2,6 +2,7 @@ import { formatDuration } from '../core/duration.js';
 import type { GroupHealth } from '../core/group-health.js';
 import type { GroupStateName } from '../core/group-machine.js';
 import type { GroupSnapshot } from '../core/group.js';
+import type { RoutingCounts } from '../core/port-router.js';
 import { LABEL } from '../core/labels.js';
 import type { HealthStatus, Member, MemberKind } from '../core/runtime.js';
 import { formatSleepPlan } from '../core/sleep-plan.js';
@@ -68,8 +69,22 @@ export interface ListenerStatus {
    * member has no address); null once a connection gets through, or the upstream changes.
    */
   readonly problem?: string | null;
+  /** A TCP port routed by name (shared, named with proxytainer.hostname/--hostname, or Minecraft): this group's part in it. */
+  readonly routing?: RoutingStatus;
   /** A UDP listener under a proxy: its flows (one per client address:port) and datagrams since the proxy started. */
   readonly udp?: UdpListenerStatus;
+}
+
+export interface RoutingStatus {
+  /** The names this group answers to on the port, as labelled; empty: it takes the names no other group claims (the fallback). */
+  readonly hostnames: readonly string[];
+  readonly fallback: boolean;
+  /** Every group on the port, oldest claim first, this one included. */
+  readonly groups: readonly string[];
+  /** Minecraft handshakes are read: status pings answered while asleep, logins held. */
+  readonly minecraft: boolean;
+  /** Per port, so the same for every group on it: connections closed without waking anything, by why, and pings answered. null without a proxy. */
+  readonly counts: RoutingCounts | null;
 }
 
 export interface UdpListenerStatus {

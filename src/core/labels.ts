@@ -13,6 +13,12 @@ export const LABEL = {
   wakeFrom: 'proxytainer.wake-from',
   allowFrom: 'proxytainer.allow-from',
   webhook: 'proxytainer.webhook',
+  /** Names a shared port routes to this group by (TLS SNI, HTTP Host, Minecraft address). */
+  hostname: 'proxytainer.hostname',
+  /** `minecraft`: read the Minecraft handshake, answer status pings while asleep. */
+  protocol: 'proxytainer.protocol',
+  /** The server list's text while a Minecraft group sleeps. */
+  motd: 'proxytainer.motd',
   /** On a Swarm service: how many replicas a wake scales it to. */
   replicas: 'proxytainer.replicas',
 } as const;

@@ -1,39 +1,43 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { abortable } from './abortable.js';
-import { clientAddress } from './address-list.js';
-import { readFirstBytes } from './first-bytes.js';
-import { ThrottledReport } from './throttled-report.js';
-import { formatHostPort, type HostPort, reachesListener } from './address.js';
+import { createServer, type Server, type Socket } from 'node:net';
+import { formatHostPort } from './address.js';
 import type { Clock } from './clock.js';
-import { formatDuration } from './duration.js';
 import { describeError, errorCode, UserError } from './errors.js';
-import type { ConnectionTracker, Group, TurnedAway } from './group.js';
+import type { Group } from './group.js';
+import { GroupForwarder } from './group-forwarder.js';
 import type { HoldLimit } from './hold-limit.js';
 import type { Logger } from './logger.js';
-import { Semaphore } from './semaphore.js';
+import { peerOf } from './peer-of.js';
+import { PortRouter, type RouteEntry, type RoutingCounts } from './port-router.js';
+import type { HostnamePattern } from './protocols/hostname-pattern.js';
+import type { MinecraftRoute, Route } from './route.js';
 import { type ChunkSource, type Peer, SocketReader, STREAM_CHUNKS } from './socket-reader.js';
-import { splice } from './splice.js';
 import { type TakeOver, takeOverAccepted, takeoverAvailable } from './take-over-accepted.js';
-import { connectWithRetry, MAX_ATTEMPT_MS, type UpstreamConnection } from './upstream.js';
-import { upstreamProblem, UpstreamProblemReport } from './upstream-problem.js';
+import { ThrottledReport } from './throttled-report.js';
+import type { UpstreamSource } from './upstream-source.js';
 
-/** Where a listener forwards to, found afresh at every wake. */
-export interface UpstreamSource {
-  /** For logs and status: `127.0.0.1:80`, `web-1:8080 (its address)`. */
-  readonly description: string;
-  resolve(signal: AbortSignal): Promise<HostPort>;
-}
-
-/** An upstream given as host:port; the host name is still resolved at every connect. */
-export function fixedUpstream(target: HostPort): UpstreamSource {
-  return { description: formatHostPort(target), resolve: () => Promise.resolve(target) };
-}
+export { fixedUpstream, type UpstreamSource } from './upstream-source.js';
 
 export interface ListenerSpec {
   readonly port: number;
   /** Address to bind; undefined binds every interface, IPv6 and IPv4 where the host has both. */
   readonly bind: string | undefined;
   readonly upstream: UpstreamSource;
+  /** TCP only: the names this group answers to on the port (static mode's --hostname); empty or left out: every name. */
+  readonly hostnames?: readonly HostnamePattern[];
+  /** TCP only: read Minecraft handshakes (--protocol minecraft). */
+  readonly minecraft?: MinecraftRoute | null;
+}
+
+/** A route as `status` shows it: the group, where it forwards, and the names it answers to on this port. */
+export interface RouteInfo {
+  readonly group: Group;
+  readonly upstreamDescription: string;
+  readonly hostnames: readonly string[];
+  /** It takes the connections whose names no other route claims. */
+  readonly fallback: boolean;
+  readonly minecraft: boolean;
+  /** Why connections to its upstream fail, when it is something to fix; null when nothing is known to. */
+  readonly upstreamProblem: string | null;
 }
 
 export interface ListenerDeps {
@@ -59,42 +63,14 @@ const REFUSAL_LOG_INTERVAL_MS = 5000;
  * caps it at net.core.somaxconn (4096 on current kernels).
  */
 const LISTEN_BACKLOG = 4096;
-/**
- * Upstream connects in flight at once. When a wake releases thousands of held
- * connections together, connecting them all at once would overflow the
- * upstream's own accept queue (often 128 to 511) and cost each overflowed
- * connect a one-second SYN retry.
- */
-const UPSTREAM_CONNECTS_IN_FLIGHT = 128;
-
-function peerOf(socket: Socket): string {
-  const { remoteAddress, remotePort } = socket;
-  if (remoteAddress === undefined || remotePort === undefined) return 'a closed socket';
-  // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; show them as people know them.
-  return formatHostPort({ host: clientAddress(remoteAddress), port: remotePort });
-}
-
 /** An accepted connection left paused by pauseOnConnect, untouched: Node's own reads start, as without the takeover. */
 function started(accepted: Socket): ChunkSource {
   accepted.read(0);
   return STREAM_CHUNKS;
 }
 
-/** Read through a function, so the check is made again after every await. */
-function isGone(socket: Socket): boolean {
-  return socket.destroyed;
-}
-
-/** The client closed its connection while it waited. */
-class ClientGoneError extends Error {
-  constructor() {
-    super('the client closed the connection');
-    this.name = 'ClientGoneError';
-  }
-}
-
 /** Turns a listen error into one the user can act on. */
-function listenError(error: unknown, spec: ListenerSpec): Error {
+function listenError(error: unknown, spec: { readonly port: number; readonly bind: string | undefined }): Error {
   const where = spec.bind === undefined ? `port ${spec.port}` : formatHostPort({ host: spec.bind, port: spec.port });
   switch (errorCode(error)) {
     case 'EADDRINUSE':
@@ -119,31 +95,23 @@ export function acceptErrorMessage(count: number, port: number, error: unknown):
 }
 
 /**
- * Owns one listening port of a group. Each connection is held (what it sends
- * left unread beyond its first 64 KiB) until the group is Running, then
- * connected to the upstream and spliced. After a wake, one connection at a
- * time probes the upstream with its real connect; the rest follow once it has
- * been accepted, so a burst does not hammer an upstream that is still coming
- * up. From then on, while the group stays Running, a new connection takes the
- * direct path: a plain connect to the address that accepted, then the splice.
+ * Owns one listening TCP port: accepts connections, reads them into buffers
+ * of its own where this Node allows it, refuses what cannot be held, and
+ * drains on close. Each connection goes to one group's forwarder
+ * (group-forwarder.ts), which holds it, wakes the group and splices it
+ * through. A port of one group that names no host hands every connection
+ * over at once; a port that several groups share, or that names hosts or
+ * speaks Minecraft, reads each connection's first bytes to choose
+ * (port-router.ts).
  */
 export class Listener {
   private readonly server: Server;
   private readonly clients = new Set<Socket>();
   private readonly emptied: (() => void)[] = [];
-  private readonly logger: Logger;
-  private upstream: UpstreamSource;
-  /** The upstream as resolved for the current wake; forgotten when the group leaves Running. */
-  private resolved: Promise<HostPort> | null = null;
-  /** The address the upstream accepted a connection on since the wake; null until then, and once the group leaves Running. */
-  private proven: HostPort | null = null;
+  private readonly router: PortRouter;
+  /** By group name, kept across route changes so a group's proven upstream survives them. */
+  private forwarders = new Map<string, GroupForwarder>();
   private boundPort: number;
-  private pilot: Promise<void> | null = null;
-  private readonly connectSlots = new Semaphore(UPSTREAM_CONNECTS_IN_FLIGHT);
-  /** Aborted whenever the group leaves Running; a fresh one each time it runs again. */
-  private running = new AbortController();
-  /** Direct connects under way, each with what sends it back to wait: the group left Running. */
-  private readonly directConnects = new Set<() => void>();
   /** Null once the takeover is off: not wanted, unavailable, or failed. */
   private takeover: TakeOver | null;
   /** The server was made with pauseOnConnect, for the takeover: each connection not taken over is started by hand. */
@@ -153,20 +121,23 @@ export class Listener {
   /** Connections the server failed to accept (EMFILE, ENFILE…), counted like refusals: a flood at the descriptor limit is one line every few seconds. */
   private readonly acceptErrors: ThrottledReport;
   private lastAcceptError: Error | null = null;
-  /** Why connections to the upstream fail, when it is something to fix: warned once per cause, shown in status. */
-  private readonly problems: UpstreamProblemReport;
-  /** Connections the wake rules closed, logged at most every few seconds per rule (a scan may bring thousands). */
-  private readonly turnedAway: Record<Exclude<TurnedAway, 'silent'>, ThrottledReport>;
-  private readonly stopWatchingGroup: () => void;
 
   constructor(
-    readonly spec: ListenerSpec,
-    readonly group: Group,
+    readonly spec: { readonly port: number; readonly bind: string | undefined },
+    routes: readonly Route[],
     private readonly deps: ListenerDeps,
   ) {
-    this.logger = deps.logger.child(group.name);
-    this.upstream = spec.upstream;
     this.boundPort = spec.port;
+    this.refusals = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
+      this.logger.warn(
+        `refused ${count} connection(s) on port ${this.port}: ${deps.holdLimit.max} connections are already held waiting for a wake (raise --max-held to allow more)`,
+      );
+    });
+    this.acceptErrors = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
+      this.logger.error(acceptErrorMessage(count, this.port, this.lastAcceptError));
+    });
+    this.router = new PortRouter({ clock: deps.clock, logger: deps.logger, port: () => this.port });
+    this.setRoutes(routes);
     const takeover = deps.takeOverAccepted ?? (takeoverAvailable ? takeOverAccepted : false);
     this.takeover = takeover === false ? null : takeover;
     this.pausedOnConnect = this.takeover !== null;
@@ -174,35 +145,13 @@ export class Listener {
     this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: this.pausedOnConnect }, (socket) => {
       this.accept(socket);
     });
-    this.refusals = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
-      this.logger.warn(
-        `refused ${count} connection(s) on port ${this.port}: ${deps.holdLimit.max} connections are already held waiting for a wake (raise --max-held to allow more)`,
-      );
-    });
-    this.problems = new UpstreamProblemReport(this.logger);
-    this.acceptErrors = new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
-      this.logger.error(acceptErrorMessage(count, this.port, this.lastAcceptError));
-    });
-    const report = (rule: string) => (count: number): void => {
-      this.logger.info(`closed ${count} connection(s) on port ${this.port} from clients outside ${rule}`);
-    };
-    this.turnedAway = {
-      notAllowed: new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
-        report(`allow-from ${group.settings.allowFrom?.text ?? ''}`)(count);
-      }),
-      outsideWakeFrom: new ThrottledReport(deps.clock, REFUSAL_LOG_INTERVAL_MS, (count) => {
-        report(`wake-from ${group.settings.wakeFrom?.text ?? ''}, while the group sleeps`)(count);
-      }),
-    };
-    this.stopWatchingGroup = group.onStateChange((state) => {
-      if (state === 'Running') {
-        if (this.running.signal.aborted) this.running = new AbortController();
-      } else {
-        this.running.abort(new Error(`the group is ${state}`));
-        this.forgetUpstream();
-        for (const sendBack of [...this.directConnects]) sendBack();
-      }
-    });
+  }
+
+  /** The port's own messages carry its group's name when it has one group, as they did before ports were shared. */
+  private get logger(): Logger {
+    const routes = this.router.all();
+    const [only] = routes;
+    return routes.length === 1 && only !== undefined ? this.deps.logger.child(only.route.group.name) : this.deps.logger;
   }
 
   /** The port listened on (the one asked for, or the one the system chose for port 0). */
@@ -214,13 +163,38 @@ export class Listener {
     return this.clients.size;
   }
 
-  get upstreamDescription(): string {
-    return this.upstream.description;
+  /** The first route's group: the port's only group, unless several share it (see `routes`). */
+  get group(): Group {
+    const [first] = this.router.all();
+    if (first === undefined) throw new Error(`port ${this.port} has no routes`);
+    return first.route.group;
   }
 
-  /** What stops connections from reaching the upstream, until one gets through; null when nothing is known to. */
+  /** The first route's upstream; see `routes` for a shared port. */
+  get upstreamDescription(): string {
+    return this.router.all()[0]?.forwarder.upstreamDescription ?? '-';
+  }
+
+  /** The first route's upstream problem; see `routes` for a shared port. */
   get upstreamProblem(): string | null {
-    return this.problems.current;
+    return this.router.all()[0]?.forwarder.upstreamProblem ?? null;
+  }
+
+  /** Every group on this port, as `status` shows them. */
+  routes(): RouteInfo[] {
+    return this.router.all().map((entry) => ({
+      group: entry.route.group,
+      upstreamDescription: entry.forwarder.upstreamDescription,
+      hostnames: this.router.namesOf(entry),
+      fallback: this.router.sniffs && this.router.isFallback(entry),
+      minecraft: entry.route.minecraft !== null,
+      upstreamProblem: entry.forwarder.upstreamProblem,
+    }));
+  }
+
+  /** What routing closed without waking anything, and the pings it answered; null on a port that reads nothing first. */
+  routingCounts(): RoutingCounts | null {
+    return this.router.sniffs ? { ...this.router.counts } : null;
   }
 
   /** How accepted connections are read; 'node streams' where the takeover is off, unavailable, or failed once. */
@@ -228,18 +202,41 @@ export class Listener {
     return this.takeover === null ? 'node streams' : 'own buffer';
   }
 
-  /** Forwards new connections somewhere else from now on; open ones stay where they are. */
+  /** Forwards new connections somewhere else from now on; open ones stay where they are. For a port of one group. */
   setUpstream(upstream: UpstreamSource): void {
-    if (upstream.description === this.upstream.description) return;
-    this.upstream = upstream;
-    this.forgetUpstream();
-    this.problems.clear();
-    this.logger.info(`port ${this.port} now forwards to ${upstream.description}`);
+    for (const entry of this.router.all()) entry.forwarder.setUpstream(upstream);
   }
 
-  private forgetUpstream(): void {
-    this.resolved = null;
-    this.proven = null;
+  /**
+   * Replaces the groups this port serves, oldest claim first. A group that
+   * stays keeps its forwarder (and what it learnt about its upstream); one
+   * that goes lets its open connections finish where they are.
+   */
+  setRoutes(routes: readonly Route[]): void {
+    const forwarders = new Map<string, GroupForwarder>();
+    const entries: RouteEntry[] = [];
+    for (const route of routes) {
+      let forwarder = this.forwarders.get(route.group.name);
+      if (forwarder !== undefined && forwarder.group !== route.group) forwarder = undefined;
+      if (forwarder === undefined) {
+        forwarder = new GroupForwarder(route.group, route.upstream, {
+          clock: this.deps.clock,
+          logger: this.deps.logger,
+          holdLimit: this.deps.holdLimit,
+          where: () => ({ port: this.port, bind: this.spec.bind }),
+          refuse: (client) => {
+            this.refuse(client);
+          },
+        });
+      } else {
+        forwarder.setUpstream(route.upstream);
+      }
+      forwarders.set(route.group.name, forwarder);
+      entries.push({ route, forwarder });
+    }
+    for (const [name, forwarder] of this.forwarders) if (forwarders.get(name) !== forwarder) forwarder.close();
+    this.forwarders = forwarders;
+    this.router.set(entries);
   }
 
   async listen(): Promise<void> {
@@ -264,15 +261,19 @@ export class Listener {
       this.acceptErrors.add();
     });
     const where = this.spec.bind === undefined ? `port ${this.port} (all interfaces)` : formatHostPort({ host: this.spec.bind, port: this.port });
-    this.logger.info(`listening on ${where}, forwarding to ${this.upstream.description}`);
+    for (const route of this.routes()) {
+      const names = route.hostnames.length > 0 ? ` for ${route.hostnames.join(', ')}` : route.fallback ? ' for names no other group claims' : '';
+      this.deps.logger.child(route.group.name).info(`listening on ${where}${names}, forwarding to ${route.upstreamDescription}`);
+    }
     this.logger.debug(`port ${this.port} reads its connections through ${this.clientReads === 'own buffer' ? 'buffers of its own' : "Node's streams"}`);
   }
 
   /** Stops accepting; connections already here are left to `drain`. */
   stopAccepting(): void {
-    this.stopWatchingGroup();
+    for (const forwarder of this.forwarders.values()) forwarder.close();
     if (this.server.listening) this.server.close();
-    for (const report of [this.refusals, this.acceptErrors, ...Object.values(this.turnedAway)]) report.close();
+    this.refusals.close();
+    this.acceptErrors.close();
   }
 
   /** Waits up to `graceMs` for open connections to finish, then closes what is left; resolves when all are closed. */
@@ -305,65 +306,10 @@ export class Listener {
       this.clients.delete(socket);
       if (this.clients.size === 0) for (const resolve of this.emptied.splice(0)) resolve();
     });
-    const { allowFrom, wakeFrom, wakeOn } = this.group.settings;
-    if (allowFrom !== null && !allowFrom.has(socket.remoteAddress)) {
-      this.turnAway(socket, 'notAllowed');
-      return;
-    }
-    const proven = this.proven;
-    if (proven !== null && this.group.state === 'Running') this.connectDirect(client, proven, this.track(socket));
-    else if (this.asleep() && (wakeFrom !== null || wakeOn === 'data')) void this.admit(client);
-    else void this.serve(client, this.track(socket));
+    const direct = this.router.direct;
+    if (direct !== null) direct.forwarder.handle(client);
+    else void this.router.dispatch(client);
   }
-
-  private track(socket: Socket): ConnectionTracker {
-    return this.group.track(() => socket.destroy(), () => peerOf(socket));
-  }
-
-  /** Asleep, or on its way there: a connection now would start a wake. */
-  private asleep(): boolean {
-    const { state } = this.group;
-    return state === 'Idle' || state === 'Stopping';
-  }
-
-  private turnAway(socket: Socket, why: TurnedAway): void {
-    socket.destroy();
-    this.group.turnedAway(why);
-    if (why !== 'silent') this.turnedAway[why].add();
-  }
-
-  /**
-   * The wake rules, for a connection to a sleeping group: a client outside
-   * --wake-from is closed at once; with --wake-on data, the client must send
-   * --wake-min-bytes within the start timeout. Until it is let in, the
-   * connection is not tracked: it neither wakes the group nor counts as
-   * activity. What it sent is forwarded first, as for any held connection.
-   */
-  private async admit(accepted: Peer): Promise<void> {
-    const { socket } = accepted;
-    const { wakeFrom, wakeOn, wakeMinBytes, startTimeoutMs } = this.group.settings;
-    if (wakeFrom !== null && !wakeFrom.has(socket.remoteAddress)) {
-      this.turnAway(socket, 'outsideWakeFrom');
-      return;
-    }
-    let client = accepted;
-    if (wakeOn === 'data') {
-      const first = await readFirstBytes(accepted, { enough: (bytes) => bytes.length >= wakeMinBytes, limit: wakeMinBytes, timeoutMs: startTimeoutMs, clock: this.deps.clock });
-      if (first.end === 'closed') return;
-      // Woken meanwhile by another client: an awake group serves everyone.
-      if (first.bytes.length < wakeMinBytes && this.asleep()) {
-        if (this.logger.enabled('debug')) {
-          const why = first.end === 'ended' ? 'before it closed its side' : `within the start timeout (${formatDuration(startTimeoutMs)})`;
-          this.logger.debug(`closing connection from ${peerOf(socket)} without waking the group: it sent ${first.bytes.length} of the ${wakeMinBytes} byte(s) --wake-on data asks for ${why}`);
-        }
-        this.turnAway(socket, 'silent');
-        return;
-      }
-      client = first.client;
-    }
-    void this.serve(client, this.track(socket));
-  }
-
   /** The accepted connection and its reader: taken over where this Node allows it, else as Node made it. */
   private adopt(accepted: Socket): Peer | null {
     if (this.takeover === null) return { socket: accepted, reader: this.pausedOnConnect ? started(accepted) : STREAM_CHUNKS };
@@ -384,206 +330,6 @@ export class Listener {
   private stopTakingOver(why: string): void {
     this.takeover = null;
     this.logger.warn(`${why}; reading connections through Node's streams from now on, which costs more CPU per byte`);
-  }
-
-  private async serve(client: Peer, tracker: ConnectionTracker): Promise<void> {
-    const socket = client.socket;
-    try {
-      for (;;) {
-        if (this.group.state !== 'Running' && !(await this.holdUntilRunning(socket))) return;
-        if (isGone(socket)) return;
-        // The upstream gets the start timeout to accept, counted from each time the group is found Running:
-        // a connection held again across a stop and a new wake does not inherit the first wake's deadline.
-        const deadline = this.deps.clock.now() + this.group.settings.startTimeoutMs;
-        const upstream = await this.connectWhileRunning(deadline, socket);
-        // The group stopped while this connection was connecting: hold it again, unless the failed wake closed it.
-        if (upstream === null) {
-          if (isGone(socket)) return;
-          continue;
-        }
-        this.forward(client, upstream, tracker, upstream.target);
-        return;
-      }
-    } catch (error) {
-      if (!(error instanceof ClientGoneError) && this.logger.enabled('debug')) this.logger.debug(`closing connection from ${peerOf(socket)}: ${describeError(error)}`);
-      socket.destroy();
-    } finally {
-      if (socket.destroyed) tracker.closed();
-    }
-  }
-
-  /**
-   * The direct path, for a Running group whose upstream accepted since the
-   * wake: a plain connect to the address that accepted, then the splice. The
-   * only abort wiring is three listeners and a timer, gone once connected. A
-   * failed connect (the upstream went away) falls back to `serve`, which
-   * retries with backoff; a group that leaves Running meanwhile sends the
-   * connection back to wait for the next wake, through `serve` as well.
-   */
-  private connectDirect(client: Peer, target: HostPort, tracker: ConnectionTracker): void {
-    const release = this.connectSlots.tryAcquire();
-    if (release === null) {
-      void this.serve(client, tracker);
-      return;
-    }
-    const socket = client.socket;
-    const reader = new SocketReader();
-    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
-    const settle = (): void => {
-      release();
-      clearTimeout(timer);
-      this.directConnects.delete(sendBack);
-      socket.off('close', onGone);
-      upstream.off('connect', onConnect);
-      upstream.off('error', onError);
-    };
-    const onConnect = (): void => {
-      settle();
-      this.forward(client, { socket: upstream, reader }, tracker, target);
-    };
-    const onGone = (): void => {
-      settle();
-      upstream.destroy();
-      tracker.closed();
-    };
-    const sendBack = (): void => {
-      settle();
-      upstream.destroy();
-      void this.serve(client, tracker);
-    };
-    const onError = (error: Error): void => {
-      if (this.proven === target) {
-        this.logger.debug(`upstream ${formatHostPort(target)} refused a connection (${describeError(error)}); trying it again with backoff`);
-        this.proven = null;
-      }
-      sendBack();
-    };
-    const timer = setTimeout(() => {
-      onError(new Error(`connect timed out after ${MAX_ATTEMPT_MS}ms`));
-    }, MAX_ATTEMPT_MS);
-    this.directConnects.add(sendBack);
-    socket.once('close', onGone);
-    upstream.once('connect', onConnect);
-    upstream.once('error', onError);
-  }
-
-  private forward(client: Peer, upstream: Peer, tracker: ConnectionTracker, target: HostPort): void {
-    if (isGone(client.socket)) {
-      upstream.socket.destroy();
-      tracker.closed();
-      return;
-    }
-    if (this.logger.enabled('debug')) this.logger.debug(`forwarding ${peerOf(client.socket)} to ${formatHostPort(target)}`);
-    splice(client, upstream, tracker);
-  }
-
-  /** Holds the connection until the group runs; false when it was refused for want of a place. */
-  private async holdUntilRunning(client: Socket): Promise<boolean> {
-    const { holdLimit } = this.deps;
-    if (!holdLimit.take()) {
-      this.refuse(client);
-      return false;
-    }
-    if (this.logger.enabled('debug')) this.logger.debug(`holding connection from ${peerOf(client)} while the group is ${this.group.state}`);
-    // The reason is read only by the wake this connection starts; others wait for one under way.
-    const held = this.group.hold(this.group.state === 'Idle' ? `connection from ${peerOf(client)} on port ${this.port}` : 'connection');
-    const leave = (): void => {
-      held.cancel(new ClientGoneError());
-    };
-    client.once('close', leave);
-    try {
-      await held.promise;
-      return true;
-    } finally {
-      holdLimit.release();
-      client.off('close', leave);
-    }
-  }
-
-  /**
-   * Connects to the upstream for as long as the group stays Running; null when
-   * it stops meanwhile, so the connection is held for the next wake instead of
-   * retrying against an upstream that is gone. An AbortController only from
-   * here on: while held, a connection costs as little as it can.
-   */
-  private async connectWhileRunning(deadline: number, client: Socket): Promise<(UpstreamConnection & { target: HostPort }) | null> {
-    const gone = new AbortController();
-    const onGone = (): void => {
-      gone.abort(new ClientGoneError());
-    };
-    client.once('close', onGone);
-    const running = this.running.signal;
-    try {
-      return await this.connectUpstream(deadline, AbortSignal.any([gone.signal, running]));
-    } catch (error) {
-      if (running.aborted && !gone.signal.aborted) return null;
-      throw error;
-    } finally {
-      client.off('close', onGone);
-    }
-  }
-
-  /** Resolves the upstream once per wake; a failure is forgotten, so the next connection asks again. */
-  private resolveUpstream(signal: AbortSignal): Promise<HostPort> {
-    if (this.resolved === null) {
-      const resolving = this.upstream.resolve(signal);
-      this.resolved = resolving;
-      resolving.catch(() => {
-        if (this.resolved === resolving) this.resolved = null;
-      });
-    }
-    return this.resolved;
-  }
-
-  /** The first connect after a wake retries with backoff; later ones wait for it, then connect directly. */
-  private async connectUpstream(deadline: number, signal: AbortSignal): Promise<UpstreamConnection & { target: HostPort }> {
-    const options = { deadline, clock: this.deps.clock, signal };
-    while (this.proven === null && this.pilot !== null) {
-      const pilot = this.pilot;
-      const turn: Promise<void> = abortable(signal, (resolve) => {
-        void pilot.then(resolve);
-        return undefined;
-      });
-      await turn;
-    }
-    const proven = this.proven;
-    if (proven !== null) return { ...(await this.connect(proven, options)), target: proven };
-    const target = await this.resolveUpstream(signal).catch((error: unknown) => {
-      throw this.problem(error, signal);
-    });
-    if (reachesListener(target, { port: this.port, bind: this.spec.bind })) {
-      throw this.problem(new Error(`upstream ${formatHostPort(target)} is this listener itself; give the member another port, or --bind the proxy to another address`), signal);
-    }
-    let done = (): void => undefined;
-    this.pilot = new Promise<void>((resolve) => (done = resolve));
-    try {
-      const connection = await this.connect(target, options);
-      // The address it reached, so that later connections need no name lookup until the group stops.
-      const { remoteAddress, remotePort } = connection.socket;
-      if (this.group.state === 'Running') this.proven = { host: remoteAddress ?? target.host, port: remotePort ?? target.port };
-      this.problems.clear();
-      return { ...connection, target };
-    } catch (error) {
-      throw this.problem(error, signal);
-    } finally {
-      this.pilot = null;
-      done();
-    }
-  }
-
-  /** Reports why a connect failed, unless it was called off (the client left, the group stopped); returns the error to throw. */
-  private problem(error: unknown, signal: AbortSignal): unknown {
-    if (!signal.aborted) this.problems.report(upstreamProblem(error, this.upstream.description));
-    return error;
-  }
-
-  private async connect(target: HostPort, options: Parameters<typeof connectWithRetry>[1]): Promise<UpstreamConnection> {
-    const release = await this.connectSlots.acquire(options.signal);
-    try {
-      return await connectWithRetry(target, options);
-    } finally {
-      release();
-    }
   }
 
   private refuse(client: Socket): void {

@@ -6,6 +6,7 @@ import { HoldLimit } from './hold-limit.js';
 import { IcmpAllowance } from './icmp-allowance.js';
 import { Listener, type ListenerDeps, type ListenerSpec } from './listener.js';
 import type { Logger } from './logger.js';
+import type { Route } from './route.js';
 import type { Runtime } from './runtime.js';
 import { UdpListener } from './udp-listener.js';
 import { DEFAULT_UDP_SETTINGS, type UdpSettings } from './udp-settings.js';
@@ -99,7 +100,19 @@ export class Proxy {
   async listen(spec: ListenerSpec & { readonly protocol: 'udp' }, group: Group): Promise<UdpListener>;
   async listen(spec: ProxyListenerSpec, group: Group): Promise<ProxyListener>;
   async listen(spec: ProxyListenerSpec, group: Group): Promise<ProxyListener> {
-    const listener = spec.protocol === 'udp' ? this.udpListener(spec, group) : new Listener(spec, group, { ...this.options, holdLimit: this.holdLimit });
+    if (spec.protocol === 'udp') {
+      const listener = this.udpListener(spec, group);
+      await listener.listen();
+      this.listeners.add(listener);
+      return listener;
+    }
+    const route: Route = { group, upstream: spec.upstream, hostnames: spec.hostnames ?? [], minecraft: spec.minecraft ?? null };
+    return this.listenTcp({ port: spec.port, bind: spec.bind }, [route]);
+  }
+
+  /** Opens a TCP port for one or more groups (routes, oldest claim first); `Listener.setRoutes` changes them later. */
+  async listenTcp(spec: { readonly port: number; readonly bind: string | undefined }, routes: readonly Route[]): Promise<Listener> {
+    const listener = new Listener(spec, routes, { ...this.options, holdLimit: this.holdLimit });
     await listener.listen();
     this.listeners.add(listener);
     return listener;

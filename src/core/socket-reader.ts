@@ -176,20 +176,37 @@ export const STREAM_CHUNKS: ChunkSource = {
 /**
  * `source`, with `chunks` (read from it earlier by `watch`) handed to the
  * consumer first: what a connection sent while it was looked at goes out
- * first and in order.
+ * first and in order. A later `watch` is handed the chunks not yet passed on
+ * first, and takes them (as `watch` takes what it is handed from any source),
+ * so looking twice — a shared port routing a connection, then the group's
+ * wake rules — sees every byte once and loses none.
  */
 export function withPrefix(chunks: readonly Buffer[], source: ChunkSource): ChunkSource {
   if (chunks.length === 0) return source;
+  let pending = [...chunks];
   return {
     attach(socket, consume) {
+      const kept = pending;
+      pending = [];
       let more = true;
-      for (const chunk of chunks) more = consume(chunk).more && more;
+      for (const chunk of kept) more = consume(chunk).more && more;
       source.attach(socket, consume);
       if (!more) socket.pause();
     },
     resume: (socket) => {
       source.resume(socket);
     },
-    watch: (socket, watch) => source.watch(socket, watch),
+    watch(socket, watch) {
+      const kept = pending;
+      let taken = 0;
+      let more = true;
+      while (more && taken < kept.length) more = watch(kept[taken++] as Buffer);
+      pending = kept.slice(taken);
+      if (!more) {
+        socket.pause();
+        return () => undefined;
+      }
+      return source.watch(socket, watch);
+    },
   };
 }

@@ -8,15 +8,27 @@ import type { WakeOn } from '../core/wake-on.js';
 import type { CatalogEntry } from '../core/catalog.js';
 import { LABEL } from '../core/labels.js';
 import { type DeclaredSettings, type LabelProblem, readMemberLabels } from './labels.js';
+import { formatHostnamePattern, type HostnamePattern } from '../core/protocols/hostname-pattern.js';
+import type { MinecraftRoute } from '../core/route.js';
 
-export interface PlannedListener {
+/** One group's claim on a port. */
+export interface PlannedRoute {
+  readonly group: string;
+  /** null: forward to the declaring member's own address at the port. */
+  readonly upstream: HostPort | null;
+  /** The member whose labels declared this port for the group. */
+  readonly declaredBy: CatalogEntry;
+  /** The names it answers to on a shared TCP port; empty: the fallback (or the port's only group). */
+  readonly hostnames: readonly HostnamePattern[];
+  readonly minecraft: MinecraftRoute | null;
+}
+
+/** A port and the groups on it. The route fields are the first claim's, the port's only one unless it is shared. */
+export interface PlannedListener extends PlannedRoute {
   readonly port: number;
   readonly protocol: Protocol;
-  readonly group: string;
-  /** null: forward to the declaring member's own address at `port`. */
-  readonly upstream: HostPort | null;
-  /** The member whose labels declared this port. */
-  readonly declaredBy: CatalogEntry;
+  /** Every group on the port, oldest claim first: several on a TCP port shared by name (proxytainer.hostname). */
+  readonly routes: readonly PlannedRoute[];
 }
 
 /** A group the labels declare, with the settings its members agree on (the oldest wins where they do not). */
@@ -43,9 +55,41 @@ function describeUpstream(upstream: HostPort | null): string {
   return upstream === null ? "the member's own address" : formatHostPort(upstream);
 }
 
-/** How a planned listener's upstream reads in logs and `status`. */
-export function describePlannedUpstream(listener: PlannedListener): string {
-  return listener.upstream === null ? `${listener.declaredBy.name}:${listener.port} (its address, found at each wake)` : formatHostPort(listener.upstream);
+/** How a planned route's upstream reads in logs and `status`. */
+export function describePlannedUpstream(route: PlannedRoute, port: number): string {
+  return route.upstream === null ? `${route.declaredBy.name}:${port} (its address, found at each wake)` : formatHostPort(route.upstream);
+}
+
+/**
+ * A claim on a port another group holds. TCP ports are shared by name: a
+ * claim with names takes those no earlier claim has; a claim without names
+ * becomes the port's fallback, unless there is one already. Returns the
+ * problems, and whether the claim joins the port.
+ */
+function shareClaim(existing: PlannedRoute[], claim: PlannedRoute, spec: PortSpec): { join: PlannedRoute | null; problems: { label: string; message: string }[] } {
+  const port = describePort(spec);
+  const first = existing[0] as PlannedRoute;
+  const ignored = (holder: PlannedRoute): string =>
+    `${port} is already claimed by group ${holder.group} (${holder.declaredBy.name}); this claim is ignored`;
+  if (spec.protocol === 'udp') return { join: null, problems: [{ label: LABEL.port, message: ignored(first) }] };
+  if (claim.hostnames.length === 0) {
+    const fallback = existing.find((route) => route.hostnames.length === 0);
+    if (fallback === undefined) return { join: claim, problems: [] };
+    return {
+      join: null,
+      problems: [{ label: LABEL.port, message: `${ignored(fallback)}; groups share a port by ${LABEL.hostname}, and only one group on it may go without (the fallback for names no group claims)` }],
+    };
+  }
+  const problems: { label: string; message: string }[] = [];
+  const kept = claim.hostnames.filter((pattern) => {
+    const name = formatHostnamePattern(pattern);
+    const holder = existing.find((route) => route.hostnames.some((other) => formatHostnamePattern(other) === name));
+    if (holder === undefined) return true;
+    problems.push({ label: LABEL.hostname, message: `${name} on ${port} is already claimed by group ${holder.group} (${holder.declaredBy.name}), which was first; group ${claim.group} does not get it` });
+    return false;
+  });
+  if (kept.length === 0) return { join: null, problems: [...problems, { label: LABEL.port, message: `${port}: every name this member lists is claimed by an older group; this claim is ignored` }] };
+  return { join: { ...claim, hostnames: kept }, problems };
 }
 
 /** A group setting that the first member to set it decides; later members that disagree are reported. */
@@ -166,21 +210,26 @@ export function planDiscovery(containers: readonly CatalogEntry[], options: { re
       }
       const key = listenerKey(spec);
       const claimed = listeners.get(key);
+      const claim: PlannedRoute = { group: name, upstream, declaredBy: container, hostnames: protocol === 'tcp' ? declaration.hostnames : [], minecraft: protocol === 'tcp' ? declaration.minecraft : null };
       if (claimed === undefined) {
-        listeners.set(key, { port, protocol, group: name, upstream, declaredBy: container });
+        listeners.set(key, { port, protocol, ...claim, routes: [claim] });
         continue;
       }
-      const same = claimed.group === name && describeUpstream(claimed.upstream) === describeUpstream(upstream) && upstream !== null;
-      if (same) continue; // replicas declaring the same listener
-      problems.push({
-        container: container.name,
-        label: LABEL.port,
-        group: name,
-        message:
-          claimed.group === name
-            ? `${describePort(spec)} is already declared by ${claimed.declaredBy.name} in this group, forwarding to ${describeUpstream(claimed.upstream)}; this declaration is ignored`
-            : `${describePort(spec)} is already claimed by group ${claimed.group} (${claimed.declaredBy.name}); this claim is ignored`,
-      });
+      const own = claimed.routes.find((route) => route.group === name);
+      if (own !== undefined) {
+        const same = describeUpstream(own.upstream) === describeUpstream(upstream) && upstream !== null;
+        if (same) continue; // replicas declaring the same listener
+        problems.push({
+          container: container.name,
+          label: LABEL.port,
+          group: name,
+          message: `${describePort(spec)} is already declared by ${own.declaredBy.name} in this group, forwarding to ${describeUpstream(own.upstream)}; this declaration is ignored`,
+        });
+        continue;
+      }
+      const shared = shareClaim([...claimed.routes], claim, spec);
+      for (const problem of shared.problems) problems.push({ container: container.name, group: name, ...problem });
+      if (shared.join !== null) listeners.set(key, { ...claimed, routes: [...claimed.routes, shared.join] });
     }
   }
 

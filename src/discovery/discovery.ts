@@ -3,11 +3,13 @@ import type { Catalog } from '../core/catalog.js';
 import type { GroupSettings } from '../core/group.js';
 import { describeError } from '../core/errors.js';
 import { LABEL } from '../core/labels.js';
-import { fixedUpstream, type UpstreamSource } from '../core/listener.js';
+import { fixedUpstream, type UpstreamSource } from '../core/upstream-source.js';
 import type { Logger } from '../core/logger.js';
+import { Listener } from '../core/listener.js';
 import { protocolOf, type Proxy, type ProxyListener } from '../core/proxy.js';
+import type { Route } from '../core/route.js';
 import { SerialQueue } from '../core/serial-queue.js';
-import { type DiscoveryPlan, describePlannedUpstream, listenerKey, type PlannedGroup, type PlannedListener, planDiscovery } from './discovery-plan.js';
+import { type DiscoveryPlan, describePlannedUpstream, listenerKey, type PlannedGroup, type PlannedListener, type PlannedRoute, planDiscovery } from './discovery-plan.js';
 import type { LabelProblem } from './labels.js';
 
 export interface DiscoveryOptions {
@@ -130,7 +132,7 @@ export class Discovery {
    * idle-stopping it from here would fight that proxy.
    */
   private managed(plan: DiscoveryPlan): PlannedGroup[] {
-    const listening = new Set([...plan.listeners.values()].map((listener) => listener.group));
+    const listening = new Set([...plan.listeners.values()].flatMap((listener) => listener.routes.map((route) => route.group)));
     return [...plan.groups.values()].filter((group) => listening.has(group.name));
   }
 
@@ -148,14 +150,20 @@ export class Discovery {
     }
   }
 
+  /**
+   * A TCP port stays open while any group claims it (its routes change in
+   * place); a UDP port belongs to one group and is reopened when another
+   * takes it over.
+   */
   private closeListeners(plan: DiscoveryPlan): void {
     const { proxy, logger, graceMs } = this.options;
     for (const [key, listener] of this.listeners) {
       const wanted = plan.listeners.get(key);
-      if (wanted !== undefined && wanted.group === listener.group.name) continue;
+      if (wanted !== undefined && (listener instanceof Listener || wanted.group === listener.group.name)) continue;
       this.listeners.delete(key);
       const port = describePort({ port: listener.port, protocol: protocolOf(listener) });
-      logger.info(`closing ${port} of group ${listener.group.name}: ${wanted === undefined ? 'no member declares it any more' : `it now belongs to group ${wanted.group}`}`);
+      const groups = listener instanceof Listener ? listener.routes().map((route) => route.group.name).join(', ') : listener.group.name;
+      logger.info(`closing ${port} of group ${groups}: ${wanted === undefined ? 'no member declares it any more' : `it now belongs to group ${wanted.group}`}`);
       // The port is released at once; open connections get the grace period in the background.
       void proxy.unlisten(listener, graceMs);
     }
@@ -165,22 +173,39 @@ export class Discovery {
     const { proxy, bind } = this.options;
     const problems: LabelProblem[] = [];
     for (const wanted of plan.listeners.values()) {
-      const upstream = this.upstreamFor(wanted);
       const key = listenerKey(wanted);
       const existing = this.listeners.get(key);
+      const routes = this.routesFor(wanted);
+      if (existing instanceof Listener) {
+        existing.setRoutes(routes);
+        continue;
+      }
       if (existing !== undefined) {
-        existing.setUpstream(upstream);
+        existing.setUpstream(this.upstreamFor(wanted, wanted.port));
         continue;
       }
       const group = proxy.findGroup(wanted.group);
       if (group === undefined) continue;
       try {
-        this.listeners.set(key, await proxy.listen({ port: wanted.port, protocol: wanted.protocol, bind, upstream }, group));
+        const opened =
+          wanted.protocol === 'udp'
+            ? await proxy.listen({ port: wanted.port, protocol: 'udp', bind, upstream: this.upstreamFor(wanted, wanted.port) }, group)
+            : await proxy.listenTcp({ port: wanted.port, bind }, routes);
+        this.listeners.set(key, opened);
       } catch (error) {
         problems.push({ container: wanted.declaredBy.name, label: LABEL.port, group: wanted.group, message: `${describeError(error)}; retried at the next change` });
       }
     }
     return problems;
+  }
+
+  /** The port's routes with their groups, oldest claim first. */
+  private routesFor(wanted: PlannedListener): Route[] {
+    return wanted.routes.flatMap((planned) => {
+      const group = this.options.proxy.findGroup(planned.group);
+      if (group === undefined) return [];
+      return [{ group, upstream: this.upstreamFor(planned, wanted.port), hostnames: planned.hostnames, minecraft: planned.minecraft }];
+    });
   }
 
   private async removeGroups(plan: DiscoveryPlan): Promise<void> {
@@ -194,22 +219,22 @@ export class Discovery {
   }
 
   /** A declared upstream, or the declaring member's own address, looked up at each wake. */
-  private upstreamFor(wanted: PlannedListener): UpstreamSource {
+  private upstreamFor(wanted: PlannedRoute, port: number): UpstreamSource {
     if (wanted.upstream !== null) return fixedUpstream(wanted.upstream);
     const { catalog, logger } = this.options;
     const member = wanted.declaredBy.name;
     // Each connection after a failed lookup asks again: the reason is logged when it first appears, not for every one.
     let lastFailure = '';
     return {
-      description: describePlannedUpstream(wanted),
+      description: describePlannedUpstream(wanted, port),
       resolve: async (signal) => {
         try {
           const host = await catalog.address(member, signal);
           lastFailure = '';
-          return { host, port: wanted.port };
+          return { host, port };
         } catch (error) {
           const why = describeError(error);
-          if (why !== lastFailure && !signal.aborted) logger.child(wanted.group).warn(`cannot find where ${member} listens for port ${wanted.port}: ${why}`);
+          if (why !== lastFailure && !signal.aborted) logger.child(wanted.group).warn(`cannot find where ${member} listens for port ${port}: ${why}`);
           lastFailure = why;
           throw error;
         }

@@ -7,6 +7,8 @@ import { parseDependsOn } from '../core/dependencies.js';
 import type { SleepPlan } from '../core/group.js';
 import { groupsOf, LABEL, parseReplicas, splitList } from '../core/labels.js';
 import { parseSleepPlan } from '../core/sleep-plan.js';
+import { type HostnamePattern, parseHostnamePattern } from '../core/protocols/hostname-pattern.js';
+import type { MinecraftRoute } from '../core/route.js';
 import { parseWebhookUrl } from '../core/webhook-url.js';
 import { AddressList } from '../core/address-list.js';
 import { parseWakeMinBytes, parseWakeOn, type WakeOn } from '../core/wake-on.js';
@@ -45,6 +47,10 @@ export interface DeclaredSettings {
 /** What one container's labels declare, after dropping what could not be read. */
 export interface MemberDeclaration extends DeclaredSettings {
   readonly container: CatalogEntry;
+  /** The names its TCP ports answer to on a shared port (`proxytainer.hostname`); empty: every name no other group claims. */
+  readonly hostnames: readonly HostnamePattern[];
+  /** Set when `proxytainer.protocol=minecraft`. */
+  readonly minecraft: MinecraftRoute | null;
   /** The groups it belongs to: one, or several for a shared member (`proxytainer.group=a,b`). */
   readonly groups: readonly string[];
   readonly ports: readonly DeclaredPort[];
@@ -122,6 +128,28 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
     problem(LABEL.upstream, `"${upstreamText}" has no proxytainer.port to pair with; add proxytainer.port`, group);
   }
 
+  const hostnames: HostnamePattern[] = [];
+  const hostnameText = container.labels[LABEL.hostname];
+  if (hostnameText !== undefined) {
+    for (const part of splitList(hostnameText)) {
+      if (part === '') continue;
+      try {
+        hostnames.push(parseHostnamePattern(part));
+      } catch (error) {
+        problem(LABEL.hostname, `${describeError(error)}; that name is not routed here`, group);
+      }
+    }
+    if (hostnames.length === 0 && splitList(hostnameText).every((part) => part === '')) problem(LABEL.hostname, 'is empty; list names like app.example.com or *.example.com, or leave the label out', group);
+  }
+  const protocol = setting(LABEL.protocol, (text) => {
+    const value = text.trim().toLowerCase();
+    if (value !== 'minecraft') throw new Error(`"${text}" is not a protocol proxytainer reads; the one it knows is minecraft (TLS and HTTP need no label)`);
+    return value;
+  }, 'connections are forwarded without reading Minecraft');
+  const motdText = container.labels[LABEL.motd];
+  if (motdText !== undefined && protocol === undefined) problem(LABEL.motd, `applies with ${LABEL.protocol}=minecraft only; it is ignored`, group);
+  const minecraft = protocol === undefined ? null : { motd: motdText === undefined || motdText.trim() === '' ? undefined : motdText };
+
   const idleMs = setting(LABEL.idle, (text) => {
     const ms = parseDuration(text);
     if (ms <= 0) throw new Error(`"${text}" must be longer than zero`);
@@ -157,5 +185,5 @@ export function readMemberLabels(container: CatalogEntry): { declaration: Member
   }
 
 
-  return { declaration: { container, groups, ports, idleMs, idleThresholdBytes, wakeOn, wakeMinBytes, wakeFrom, allowFrom, health, sleep, webhook }, problems };
+  return { declaration: { container, groups, ports, hostnames, minecraft, idleMs, idleThresholdBytes, wakeOn, wakeMinBytes, wakeFrom, allowFrom, health, sleep, webhook }, problems };
 }

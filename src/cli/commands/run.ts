@@ -3,7 +3,10 @@ import { formatHostPort, type HostPort, type PortSpec, reachesListener } from '.
 import { formatDuration } from '../../core/duration.js';
 import { describeError, UsageError } from '../../core/errors.js';
 import type { GroupSettings, SleepPlan } from '../../core/group.js';
-import { fixedUpstream } from '../../core/listener.js';
+import { fixedUpstream } from '../../core/upstream-source.js';
+import type { ListenerSpec } from '../../core/listener.js';
+import { LABEL } from '../../core/labels.js';
+import type { HostnamePattern } from '../../core/protocols/hostname-pattern.js';
 import { describeWakeRules } from '../../core/wake-on.js';
 import { Proxy } from '../../core/proxy.js';
 import { DEFAULT_UDP_SETTINGS } from '../../core/udp-settings.js';
@@ -31,11 +34,13 @@ import {
   countOption,
   durationOption,
   groupNameOption,
+  hostnamesOption,
   hostPortOption,
   metricsAddressOption,
   portOption,
   positiveBytesOption,
   positiveDurationOption,
+  protocolOption,
   sleepPlanOption,
   wakeOnOption,
   addressListOption,
@@ -71,6 +76,9 @@ export interface RunOptions {
   readonly controlSocket?: string;
   readonly metrics?: MetricsAddress;
   readonly webhook?: readonly URL[];
+  readonly hostname?: readonly HostnamePattern[];
+  readonly protocol?: 'minecraft';
+  readonly motd?: string;
 }
 
 export const DEFAULT_MAX_HELD = 10_000;
@@ -116,6 +124,9 @@ export function registerRun(program: Command, context: CliContext): void {
     .addOption(new Option('--max-held-datagrams <count>', 'per group, most UDP datagrams held while it wakes; past it the oldest are dropped').argParser(countOption).default(DEFAULT_UDP_SETTINGS.maxHeldDatagrams))
     .addOption(new Option('--max-held-bytes <size>', 'per group, most bytes of UDP datagrams held while it wakes (1048576, 512k, 4MiB)').argParser(positiveBytesOption).default(DEFAULT_UDP_SETTINGS.maxHeldBytes, '1MiB'))
     .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long open connections may finish').argParser(durationOption).default(5_000, '5s'))
+    .option('--hostname <names>', 'static mode: serve only connections that name one of these hosts (TLS SNI, HTTP Host, Minecraft address; app.example.com, *.example.com; comma-separated or repeated); others are answered and closed, waking nothing. Discovery mode: the proxytainer.hostname label', hostnamesOption)
+    .option('--protocol <protocol>', 'static mode: minecraft reads the Minecraft handshake: answers the server list ping while asleep, wakes on login and holds the player (at most 25s). Discovery mode: the proxytainer.protocol label', protocolOption)
+    .option('--motd <text>', 'static mode, with --protocol minecraft: the server list text while asleep. Discovery mode: the proxytainer.motd label')
     .addOption(controlSocketOption())
     .option('--metrics <address>', 'serve Prometheus metrics and group health over HTTP on this address (127.0.0.1:9464, :9464, [::1]:9464); off by default, do not expose it publicly', metricsAddressOption)
     .option('--webhook <url>', "POST every group's state changes as JSON to this http(s) URL (repeatable)", webhookOption)
@@ -159,6 +170,18 @@ async function warnAboutOtherManagers(groups: readonly string[], ownSocket: stri
   }
 }
 
+/** Static mode's --hostname, --protocol and --motd, checked: TCP only, static mode only (discovery mode has the labels). */
+function routingOptions(options: RunOptions, staticMode: boolean): Pick<ListenerSpec, 'hostnames' | 'minecraft'> {
+  const { hostname, protocol, motd } = options;
+  const given = [hostname === undefined ? '' : '--hostname', protocol === undefined ? '' : '--protocol', motd === undefined ? '' : '--motd'].filter((flag) => flag !== '');
+  if (given.length === 0) return {};
+  const [flag] = given;
+  if (!staticMode) throw new UsageError(`${flag ?? ''} is for static mode (--port/--host); in discovery mode label the members (${LABEL.hostname}, ${LABEL.protocol}, ${LABEL.motd})`);
+  if (options.port?.protocol === 'udp') throw new UsageError(`${flag ?? ''} reads the first bytes of TCP connections; a UDP port (--port ${options.port.port}/udp) cannot use it`);
+  if (motd !== undefined && protocol === undefined) throw new UsageError('--motd needs --protocol minecraft');
+  return { hostnames: hostname ?? [], minecraft: protocol === undefined ? null : { motd } };
+}
+
 /** Static mode (one group, one listener) or discovery mode (listeners from labels), until SIGTERM/SIGINT. */
 export async function run(options: RunOptions, context: CliContext): Promise<number> {
   const { port, host, group: groupName } = options;
@@ -166,6 +189,7 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
     throw new UsageError(port === undefined ? '--host needs --port: give both, or neither for discovery mode' : '--port needs --host: give both, or neither for discovery mode');
   }
   const staticMode = port !== undefined && host !== undefined;
+  const routing = routingOptions(options, staticMode);
   if (staticMode && groupName === undefined) {
     throw new UsageError('--group is required with --port and --host (members carry the label proxytainer.group=<name>)');
   }
@@ -210,7 +234,7 @@ export async function run(options: RunOptions, context: CliContext): Promise<num
     backend.follow();
     if (staticMode) {
       const group = proxy.group(groupName ?? '', settings);
-      await proxy.listen({ port: port.port, protocol: port.protocol, bind: options.bind, upstream: fixedUpstream(host) }, group);
+      await proxy.listen({ port: port.port, protocol: port.protocol, bind: options.bind, upstream: fixedUpstream(host), ...routing }, group);
       logger.child(group.name).info(describeSettings(settings));
     } else {
       logger.info(`discovery mode: following containers labelled proxytainer.group${groupName === undefined ? '' : `=${groupName}`}`);
