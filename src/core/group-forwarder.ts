@@ -212,7 +212,15 @@ export class GroupForwarder {
     }
     let client = accepted;
     if (wakeOn === 'data') {
-      const first = await readFirstBytes(accepted, { enough: (bytes) => bytes.length >= wakeMinBytes, limit: wakeMinBytes, timeoutMs: startTimeoutMs, clock: this.deps.clock });
+      // Waiting for its bytes, it holds a place like a held connection: a flood of silent ones is bounded by --max-held too.
+      const { holdLimit } = this.deps;
+      if (!holdLimit.take()) {
+        this.deps.refuse(socket);
+        return;
+      }
+      const first = await readFirstBytes(accepted, { enough: (bytes) => bytes.length >= wakeMinBytes, limit: wakeMinBytes, timeoutMs: startTimeoutMs, clock: this.deps.clock }).finally(() => {
+        holdLimit.release();
+      });
       if (first.end === 'closed') return;
       // Woken meanwhile by another client: an awake group serves everyone.
       if (first.bytes.length < wakeMinBytes && this.asleep()) {

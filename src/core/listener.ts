@@ -308,7 +308,21 @@ export class Listener {
     });
     const direct = this.router.direct;
     if (direct !== null) direct.forwarder.handle(client);
-    else void this.router.dispatch(client);
+    else void this.dispatch(client);
+  }
+
+  /** Routes by the first bytes; while they are awaited, the connection holds a place under --max-held, as a held one does. */
+  private async dispatch(client: Peer): Promise<void> {
+    const { holdLimit } = this.deps;
+    if (!holdLimit.take()) {
+      this.refuse(client.socket);
+      return;
+    }
+    try {
+      await this.router.dispatch(client);
+    } finally {
+      holdLimit.release();
+    }
   }
   /** The accepted connection and its reader: taken over where this Node allows it, else as Node made it. */
   private adopt(accepted: Socket): Peer | null {

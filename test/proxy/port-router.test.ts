@@ -14,6 +14,7 @@ import { FakeRuntime } from '../support/fake-runtime.js';
 import { fixture } from '../support/handshake-fixtures.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 import { closeServer, listenLocal, openSocket, readAll } from '../support/net.js';
+import { until } from '../support/until.js';
 
 const SETTINGS: GroupSettings = { idleMs: 60_000, idleThresholdBytes: 0, health: true, startTimeoutMs: 2_000, stopTimeoutSeconds: undefined, connectionsKeepAwake: false, sleep: STOP, ...OPEN_WAKE_RULES };
 const cleanups: (() => Promise<void>)[] = [];
@@ -38,12 +39,12 @@ async function namedUpstream(name: string): Promise<{ port: number; server: Serv
 
 for (const takeover of [true, false]) {
   const takeOverAccepted = takeover ? undefined : false;
-  async function setup(options: { fallback?: boolean; settings?: Partial<GroupSettings> } = {}): Promise<{ runtime: FakeRuntime; listener: Listener; port: number }> {
+  async function setup(options: { fallback?: boolean; settings?: Partial<GroupSettings>; maxHeld?: number } = {}): Promise<{ runtime: FakeRuntime; listener: Listener; port: number }> {
     const runtime = new FakeRuntime();
     runtime.add('a', 'a-1');
     runtime.add('b', 'b-1');
     runtime.add('c', 'c-1');
-    const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: 100, takeOverAccepted });
+    const proxy = new Proxy({ runtime, clock: systemClock, logger: new MemoryLogger(), maxHeld: options.maxHeld ?? 100, takeOverAccepted });
     cleanups.push(() => proxy.shutdown(0));
     const route = async (group: string, names: string[]): Promise<Route> => ({
       group: proxy.group(group, { ...SETTINGS, ...options.settings }),
@@ -69,6 +70,19 @@ for (const takeover of [true, false]) {
   }
 
   describe(`a port shared by name (${takeover ? 'own buffers' : "Node's streams"})`, () => {
+    it('connections waiting to be routed hold a place under --max-held: a flood of silent ones past it is refused at once', async () => {
+      const { port } = await setup({ maxHeld: 2 });
+      let closed = 0;
+      for (let i = 0; i < 5; i++) {
+        const socket = await openSocket(port);
+        cleanups.push(() => Promise.resolve(socket.destroy()).then(() => undefined));
+        void readAll(socket).then(() => closed++);
+      }
+      // The two in place wait for their first bytes until the 2 s deadline; the other three go at once.
+      await until(() => closed === 3, 'three are refused', 1500);
+      assert.equal(closed, 3);
+    });
+
     it('sends a TLS ClientHello to the group its SNI names, every byte first and in order, and wakes only that group', async () => {
       const { runtime, port } = await setup();
       const hello = fixture('tls-curl.bin');

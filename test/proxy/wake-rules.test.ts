@@ -27,14 +27,14 @@ for (const takeOverAccepted of [undefined, false] as const) {
   const reads = takeOverAccepted === false ? "through Node's streams" : 'into buffers of its own';
 
   /** A sleeping group behind an echo server, with these wake rules; `everyInterface` listens on IPv4 and IPv6, else on 127.0.0.1. */
-  async function setup(rules: Partial<GroupSettings>, everyInterface = false) {
+  async function setup(rules: Partial<GroupSettings>, everyInterface = false, maxHeld = 100) {
     const bind = everyInterface ? undefined : '127.0.0.1';
     const echo = await startEchoServer();
     cleanups.push(() => closeServer(echo.server));
     const runtime = new FakeRuntime();
     runtime.add('g', 'web');
     const logger = new MemoryLogger();
-    const proxy = new Proxy({ runtime, clock: systemClock, logger, maxHeld: 100, takeOverAccepted });
+    const proxy = new Proxy({ runtime, clock: systemClock, logger, maxHeld, takeOverAccepted });
     const group = proxy.group('g', { ...SETTINGS, ...rules });
     const listener = await proxy.listen({ port: 0, bind, upstream: fixedUpstream({ host: '127.0.0.1', port: echo.port }) }, group);
     cleanups.push(() => proxy.shutdown(0));
@@ -69,6 +69,18 @@ for (const takeOverAccepted of [undefined, false] as const) {
         socket.end('abc');
         await closedByProxy(socket);
         await until(() => group.snapshot().turnedAway.silent === 1, 'the connection is counted');
+        assert.equal(starts(), 0);
+      });
+
+      it('connections waiting for their bytes hold a place under --max-held: a flood of silent ones past it is refused at once', async () => {
+        const { port, starts } = await setup({ wakeOn: 'data', startTimeoutMs: 5000 }, false, 2);
+        let closed = 0;
+        for (let i = 0; i < 5; i++) {
+          const socket = await openSocket(port);
+          cleanups.push(() => Promise.resolve(socket.destroy()).then(() => undefined));
+          void readAll(socket).then(() => closed++);
+        }
+        await until(() => closed === 3, 'three are refused', 3000);
         assert.equal(starts(), 0);
       });
 
