@@ -60,7 +60,7 @@ dockerSuite('status, wake and sleep', () => {
       assert.equal(entry.proxy, doc.proxies[0].pid);
       assert.equal(entry.state, 'Running');
       assert.deepEqual({ running: entry.members.running, total: entry.members.total }, { running: 2, total: 2 });
-      assert.deepEqual(entry.listeners, [{ port, protocol: 'tcp', bind: null, upstream: `127.0.0.1:${upstream}` }]);
+      assert.deepEqual(entry.listeners, [{ port, protocol: 'tcp', bind: null, upstream: `127.0.0.1:${upstream}`, problem: null }]);
       assert.deepEqual(entry.bytes, { in: 1234, out: 1234 });
       assert.equal(entry.connections.held, 0);
       assert.equal(entry.settings?.idleSeconds, 30);
