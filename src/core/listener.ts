@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { formatHostPort } from './address.js';
 import type { Clock } from './clock.js';
-import { describeError, errorCode, UserError } from './errors.js';
+import { describeError, errorCode } from './errors.js';
+import { listenError } from './listen-error.js';
 import type { Group } from './group.js';
 import { GroupForwarder } from './group-forwarder.js';
 import type { HoldLimit } from './hold-limit.js';
@@ -67,21 +68,6 @@ const LISTEN_BACKLOG = 4096;
 function started(accepted: Socket): ChunkSource {
   accepted.read(0);
   return STREAM_CHUNKS;
-}
-
-/** Turns a listen error into one the user can act on. */
-function listenError(error: unknown, spec: { readonly port: number; readonly bind: string | undefined }): Error {
-  const where = spec.bind === undefined ? `port ${spec.port}` : formatHostPort({ host: spec.bind, port: spec.port });
-  switch (errorCode(error)) {
-    case 'EADDRINUSE':
-      return new UserError(`cannot listen on ${where}: it is already in use; stop what listens there or choose another port`, { cause: error });
-    case 'EACCES':
-      return new UserError(`cannot listen on ${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE`, { cause: error });
-    case 'EADDRNOTAVAIL':
-      return new UserError(`cannot listen on ${where}: ${spec.bind ?? ''} is not an address of this machine`, { cause: error });
-    default:
-      return new UserError(`cannot listen on ${where}: ${describeError(error)}`, { cause: error });
-  }
 }
 
 /** One line for `count` connections the server could not accept; out of descriptors says what to raise. */
@@ -242,7 +228,8 @@ export class Listener {
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
-        reject(listenError(error, this.spec));
+        const where = this.spec.bind === undefined ? `port ${this.spec.port}` : formatHostPort({ host: this.spec.bind, port: this.spec.port });
+        reject(listenError(error, where, this.spec.bind));
       };
       this.server.once('error', onError);
       this.server.listen({ port: this.spec.port, host: this.spec.bind, backlog: LISTEN_BACKLOG }, () => {
