@@ -21,7 +21,7 @@ import { fixed, median, ratio, samples } from './stats.js';
 export const COLD_WAKE_TARGET_MS = 30;
 
 /** Connects and resolves with the first chunk and when it arrived (epoch ms); rejects if the connection fails. */
-function firstByte(port: number): Promise<{ text: string; at: number }> {
+export function firstByte(port: number): Promise<{ text: string; at: number }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1', noDelay: true });
     socket.once('data', (chunk: Buffer) => {
@@ -37,7 +37,7 @@ function firstByte(port: number): Promise<{ text: string; at: number }> {
 }
 
 /** Retries the connect as fast as it fails: the best any waiter could do. */
-async function firstByteWithRetry(port: number): Promise<void> {
+export async function firstByteWithRetry(port: number): Promise<void> {
   for (;;) {
     try {
       await firstByte(port);

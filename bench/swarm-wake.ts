@@ -13,13 +13,13 @@
  *
  * Part of `npm run bench` (section swarm); alone: node --import tsx bench/swarm-wake.ts [--rounds 10]
  */
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { docker, removeTestObjects, ROOT, uniqueName } from '../test/support/docker-harness.js';
 import { freePort } from '../test/support/net.js';
 import { createService, freePorts, joinTestSwarm, leaveTestSwarm, removeTestServices } from '../test/support/swarm-harness.js';
 import { PROXYTAINER_BIN, startProxytainer } from './contenders.js';
+import { firstByte, firstByteWithRetry } from './cold-wake.js';
 import { CountingDockerRelay } from './docker-counter.js';
 import { runToEnd, sleep, type Spawned, stopAll } from './processes.js';
 import { emptySection, errorText, progress, type SectionResult, verdict } from './report.js';
@@ -39,33 +39,6 @@ function tasksOf(name: string): Promise<Task[]> {
   return docker.listTasks({ filters: { service: [name] } }) as Promise<Task[]>;
 }
 
-/** Connects and resolves with the first chunk; rejects if the connection fails or closes first. */
-function firstByte(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
-    socket.once('data', (chunk: Buffer) => {
-      socket.destroy();
-      resolve(chunk.toString());
-    });
-    socket.once('error', reject);
-    socket.once('close', () => {
-      reject(new Error('closed before the first byte'));
-    });
-  });
-}
-
-async function firstByteWithRetry(port: number): Promise<void> {
-  for (;;) {
-    try {
-      await firstByte(port);
-      return;
-    } catch {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-}
-
-/** Scales with one API call, as `docker service scale --detach` does. */
 async function scaleByApi(name: string, replicas: number): Promise<void> {
   const service = (await docker.getService(name).inspect()) as { Version: { Index: number }; Spec: { Mode: object } };
   const spec = { ...service.Spec, Mode: { Replicated: { Replicas: replicas } } };
@@ -127,7 +100,7 @@ export async function measureSwarmWake(rounds: number, asleepSeconds: number): P
       await waitAsleep(name);
 
       started = performance.now();
-      const answer = await firstByte(port);
+      const answer = (await firstByte(port)).text;
       result.viaProxy.push(performance.now() - started);
       if (!answer.startsWith('hello ')) throw new Error(`unexpected first bytes through the proxy: ${JSON.stringify(answer.slice(0, 80))}`);
       const calls = relay.since(started).filter((request) => request.at <= started + (result.viaProxy.at(-1) ?? 0));
