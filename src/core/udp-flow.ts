@@ -1,4 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { formatHostPort } from './address.js';
+import { clientAddress } from './address-list.js';
 import type { HoldingFlow } from './held-datagrams.js';
 
 /** Where a flow's socket connects: the upstream's address as resolved for this wake. */
@@ -50,8 +52,7 @@ export class UdpFlow implements HoldingFlow {
 
   /** The client as people write it: an IPv4 client of a dual-stack listener shows as a.b.c.d, not ::ffff:a.b.c.d. */
   get peer(): string {
-    const address = this.address.startsWith('::ffff:') && this.address.includes('.') ? this.address.slice(7) : this.address;
-    return address.includes(':') ? `[${address}]:${this.port}` : `${address}:${this.port}`;
+    return formatHostPort({ host: clientAddress(this.address), port: this.port });
   }
 
   get connected(): boolean {
