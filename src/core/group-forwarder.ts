@@ -175,18 +175,12 @@ export class GroupForwarder {
     }
     const proven = this.proven;
     if (proven !== null && this.group.state === 'Running') this.connectDirect(client, proven, this.track(socket));
-    else if (this.asleep() && (wakeFrom !== null || wakeOn === 'data')) void this.admit(client, bound);
+    else if (this.group.asleep && (wakeFrom !== null || wakeOn === 'data')) void this.admit(client, bound);
     else void this.serve(client, this.track(socket), bound);
   }
 
   private track(socket: Socket): ConnectionTracker {
     return this.group.track(() => socket.destroy(), () => peerOf(socket));
-  }
-
-  /** Asleep, or on its way there: a connection now would start a wake. */
-  private asleep(): boolean {
-    const { state } = this.group;
-    return state === 'Idle' || state === 'Stopping';
   }
 
   private turnAway(socket: Socket, why: TurnedAway): void {
@@ -223,7 +217,7 @@ export class GroupForwarder {
       });
       if (first.end === 'closed') return;
       // Woken meanwhile by another client: an awake group serves everyone.
-      if (first.bytes.length < wakeMinBytes && this.asleep()) {
+      if (first.bytes.length < wakeMinBytes && this.group.asleep) {
         if (this.logger.enabled('debug')) {
           const why = first.end === 'ended' ? 'before it closed its side' : `within the start timeout (${formatDuration(startTimeoutMs)})`;
           this.logger.debug(`closing connection from ${peerOf(socket)} without waking the group: it sent ${first.bytes.length} of the ${wakeMinBytes} byte(s) --wake-on data asks for ${why}`);

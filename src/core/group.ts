@@ -213,6 +213,11 @@ export class Group {
     return this.machine.name;
   }
 
+  /** Asleep, or on its way there: a connection now would start a wake (what --wake-from guards). */
+  get asleep(): boolean {
+    return this.machine.name === 'Idle' || this.machine.name === 'Stopping';
+  }
+
   get settings(): GroupSettings {
     return this.currentSettings;
   }

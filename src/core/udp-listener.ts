@@ -231,7 +231,7 @@ export class UdpListener {
   /** The hot path: one datagram from a client. */
   private receive(data: Buffer, client: RemoteInfo): void {
     const { wakeFrom } = this.group.settings;
-    if (wakeFrom !== null && this.group.state !== 'Running' && this.group.state !== 'Starting' && !wakeFrom.has(client.address)) {
+    if (wakeFrom !== null && this.group.asleep && !wakeFrom.has(client.address)) {
       this.turnAway('outsideWakeFrom');
       return;
     }
