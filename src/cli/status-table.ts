@@ -104,7 +104,7 @@ export function wakeRulesLine(group: GroupStatus): string | null {
     wakeMinBytes: settings.wakeMinBytes ?? 1,
     wakeFrom: settings.wakeFrom == null ? null : { text: settings.wakeFrom },
     allowFrom: settings.allowFrom == null ? null : { text: settings.allowFrom },
-  }).slice(2);
+  });
   const away = group.turnedAway ?? { notAllowed: 0, outsideWakeFrom: 0, silent: 0 };
   const counts = [
     away.notAllowed > 0 ? `${away.notAllowed} outside allow-from` : '',

@@ -26,11 +26,11 @@ export interface WakeRules {
   readonly allowFrom: { readonly text: string } | null;
 }
 
-/** `, wakes on data (1 byte), wakes from 10.0.0.0/8, serves only 10.0.0.0/8`; empty when any connection wakes it. */
+/** `wakes on data (1 byte), wakes from 10.0.0.0/8, serves only 10.0.0.0/8`; empty when any connection wakes it. */
 export function describeWakeRules(rules: WakeRules): string {
   const parts: string[] = [];
   if (rules.wakeOn === 'data') parts.push(`wakes on data (${rules.wakeMinBytes} byte${rules.wakeMinBytes === 1 ? '' : 's'})`);
   if (rules.wakeFrom !== null) parts.push(`wakes from ${rules.wakeFrom.text}`);
   if (rules.allowFrom !== null) parts.push(`serves only ${rules.allowFrom.text}`);
-  return parts.map((part) => `, ${part}`).join('');
+  return parts.join(', ');
 }

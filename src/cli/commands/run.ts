@@ -153,8 +153,9 @@ function groupSettings(options: RunOptions): GroupSettings {
 
 /** The settings in force, in one log line. */
 function describeSettings(settings: GroupSettings): string {
+  const rules = describeWakeRules(settings);
   const threshold = settings.idleThresholdBytes > 0 ? ` (below ${formatBytes(settings.idleThresholdBytes)})` : '';
-  return `idle ${formatDuration(settings.idleMs)}${threshold}, sleep ${formatSleepPlan(settings.sleep)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}${describeWakeRules(settings)}`;
+  return `idle ${formatDuration(settings.idleMs)}${threshold}, sleep ${formatSleepPlan(settings.sleep)}, health ${settings.health ? 'on' : 'off'}, start timeout ${formatDuration(settings.startTimeoutMs)}${rules === '' ? '' : `, ${rules}`}`;
 }
 
 /**
