@@ -106,16 +106,14 @@ export class GroupForwarder {
     this.logger = deps.logger.child(group.name);
     this.upstream = upstream;
     this.problems = new UpstreamProblemReport(this.logger);
-    const report = (rule: string) => (count: number): void => {
-      this.logger.info(`closed ${count} connection(s) on port ${this.port} from clients outside ${rule}`);
-    };
+    // The rule is read when the line is written: labels may change the networks meanwhile.
+    const report = (rule: () => string): ThrottledReport =>
+      new ThrottledReport(deps.clock, TURNED_AWAY_LOG_INTERVAL_MS, (count) => {
+        this.logger.info(`closed ${count} connection(s) on port ${this.port} from clients outside ${rule()}`);
+      });
     this.turnedAway = {
-      notAllowed: new ThrottledReport(deps.clock, TURNED_AWAY_LOG_INTERVAL_MS, (count) => {
-        report(`allow-from ${group.settings.allowFrom?.text ?? ''}`)(count);
-      }),
-      outsideWakeFrom: new ThrottledReport(deps.clock, TURNED_AWAY_LOG_INTERVAL_MS, (count) => {
-        report(`wake-from ${group.settings.wakeFrom?.text ?? ''}, while the group sleeps`)(count);
-      }),
+      notAllowed: report(() => `allow-from ${group.settings.allowFrom?.text ?? ''}`),
+      outsideWakeFrom: report(() => `wake-from ${group.settings.wakeFrom?.text ?? ''}, while the group sleeps`),
     };
     this.stopWatchingGroup = group.onStateChange((state) => {
       if (state === 'Running') {
